@@ -30,3 +30,19 @@ export const BoxSchema = z
 
 export const ScoreSchema = z.number().min(0).max(1);
 export const Sha256Schema = z.string().regex(/^[a-f0-9]{64}$/, 'must be a lowercase hex sha256');
+
+export const CountSchema = z.int().nonnegative();
+export const UuidSchema = z.uuid();
+
+/**
+ * Delivery envelope carried by every sequenced edge message. `seq` restarts at 1 for every boot of the edge
+ * process and grows by one per message across all of that node's topics, so the centre can detect gaps per
+ * (node, boot) and the edge can drop outbox entries once a commit acknowledgement covers them.
+ */
+export const DeliverySchema = z.object({
+  bootId: UuidSchema,
+  seq: z.int().min(1),
+  /** When the edge created the message. */
+  ts: TimestampSchema,
+});
+export type Delivery = z.infer<typeof DeliverySchema>;

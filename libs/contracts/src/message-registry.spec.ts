@@ -1,0 +1,93 @@
+import { MESSAGES, encodeMessage, parseMessage } from './message-registry';
+import { loadFixtures } from './testing/golden-fixtures';
+import { parseTopic, type TopicKind } from './topics';
+
+const valid = loadFixtures('valid');
+const invalid = loadFixtures('invalid');
+
+describe('golden fixtures', () => {
+  it('cover every message kind with at least one valid and one invalid example', () => {
+    const kinds = Object.keys(MESSAGES) as TopicKind[];
+    const validKinds = new Set(valid.map((f) => parseTopic(f.topic)?.kind));
+    const invalidKinds = new Set(invalid.map((f) => parseTopic(f.topic)?.kind));
+    expect(kinds.filter((k) => !validKinds.has(k))).toEqual([]);
+    expect(kinds.filter((k) => !invalidKinds.has(k))).toEqual([]);
+  });
+
+  it.each(valid.map((f) => [f.name, f] as const))('valid %s parses', (_name, fixture) => {
+    const result = parseMessage(fixture.topic, fixture.bytes);
+    if (!result.ok) throw new Error(`${fixture.name}: ${result.error.reason}`);
+    expect(result.kind).toBe(parseTopic(fixture.topic)?.kind);
+  });
+
+  it.each(invalid.map((f) => [f.name, f] as const))('invalid %s is rejected naming the field', (_name, fixture) => {
+    const result = parseMessage(fixture.topic, fixture.bytes);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe(fixture.expectedCode);
+    expect(result.error.path).toBe(fixture.expectedPath);
+    if (fixture.expectedPath) expect(result.error.reason).toContain(`${fixture.expectedPath}:`);
+  });
+});
+
+describe('parseMessage', () => {
+  const heartbeat = valid.find((f) => f.name === 'heartbeat')!;
+
+  it('takes identity from the topic, not the payload', () => {
+    const result = parseMessage(heartbeat.topic, heartbeat.bytes);
+    expect(result.ok && result.topic).toEqual({
+      root: 'edge',
+      kind: 'heartbeat',
+      siteId: 'rome-centro',
+      nodeId: 'node-via-nazionale',
+    });
+  });
+
+  it('rejects oversize payloads before parsing them', () => {
+    const big = Buffer.alloc(MESSAGES.heartbeat.maxBytes + 1, 0x20);
+    const result = parseMessage(heartbeat.topic, big);
+    expect(!result.ok && result.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('never throws on arbitrary bytes', () => {
+    for (let i = 0; i < 200; i++) {
+      const bytes = Buffer.from(Array.from({ length: i * 7 }, (_, j) => (j * 31 + i) % 256));
+      for (const f of valid) expect(() => parseMessage(f.topic, bytes)).not.toThrow();
+    }
+  });
+
+  it('lists several offending fields in one reason', () => {
+    const bad = { ...(heartbeat.json as object), seq: 0, uptimeS: 'long' };
+    const result = parseMessage(heartbeat.topic, Buffer.from(JSON.stringify(bad)));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.reason).toContain('seq:');
+      expect(result.error.reason).toContain('uptimeS:');
+    }
+  });
+});
+
+describe('encodeMessage', () => {
+  it('round-trips a valid message', () => {
+    const commit = valid.find((f) => f.name === 'commit')!;
+    const bytes = encodeMessage('commit', commit.json as never);
+    const parsed = parseMessage(commit.topic, bytes);
+    expect(parsed.ok && parsed.message).toEqual(commit.json);
+  });
+
+  it('applies schema defaults so the edge sees a complete config', () => {
+    const config = valid.find((f) => f.name === 'config')!;
+    const input = JSON.parse(JSON.stringify(config.json)) as { rules: Record<string, unknown>[] };
+    delete input.rules[1].classes;
+    const parsed = parseMessage(config.topic, encodeMessage('config', input as never));
+    expect(parsed.ok && parsed.kind === 'config' && parsed.message.rules[1]).toMatchObject({
+      kind: 'pedestrian_blocking',
+      classes: ['car', 'motorcycle', 'bus', 'truck'],
+      schedule: null,
+    });
+  });
+
+  it('refuses to publish an invalid message, naming the field', () => {
+    expect(() => encodeMessage('commit', { bootId: 'x', upToSeq: 1, ts: 'now' })).toThrow(/bootId/);
+  });
+});

@@ -1,0 +1,48 @@
+import { WsServerFrameSchema, wsFrame } from './ws-events';
+
+const alert = {
+  id: '3b9f2a10-7c4d-4e5f-8a6b-1c2d3e4f5a6b',
+  eventId: '9c1e2d3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f',
+  kind: 'parking_violation',
+  state: 'open',
+  siteId: 'rome-centro',
+  nodeId: 'node-via-nazionale',
+  cameraId: 'cam-north',
+  zoneId: 'bus-stop-north',
+  ruleId: 'no-parking-bus-stop',
+  objectClass: 'car',
+  startedAt: '2026-11-21T08:10:30.000Z',
+  endedAt: null,
+  dwellSeconds: 300,
+  pedestriansPresent: null,
+  evidenceId: null,
+  assignee: null,
+  confirmedBy: null,
+  updatedAt: '2026-11-21T08:15:30.000Z',
+  version: 1,
+} as const;
+
+describe('WebSocket event map', () => {
+  it('accepts a typed frame and returns its payload typed', () => {
+    const frame = WsServerFrameSchema.parse(JSON.parse(JSON.stringify(wsFrame('alert.created', 1, alert))));
+    expect(frame.event).toBe('alert.created');
+    if (frame.event === 'alert.created') expect(frame.data.zoneId).toBe('bus-stop-north');
+  });
+
+  it('rejects an unknown event name', () => {
+    const r = WsServerFrameSchema.safeParse({ event: 'alert.deleted', seq: 1, data: alert });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0].path).toEqual(['event']);
+  });
+
+  it('validates the payload against the event it names, with the field path under data', () => {
+    const r = WsServerFrameSchema.safeParse({ event: 'camera.status', seq: 2, data: { ...alert } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toContain('data.state');
+  });
+
+  it('rejects an alert in an unknown state', () => {
+    const r = WsServerFrameSchema.safeParse({ event: 'alert.updated', seq: 3, data: { ...alert, state: 'deleted' } });
+    expect(r.error?.issues[0].path).toEqual(['data', 'state']);
+  });
+});
