@@ -1,0 +1,27 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** One structured logger per process; components take a child with their name. */
+export function createLogger(level: string, name = 'control-center'): Logger {
+  return pino({
+    name,
+    level,
+    // Credentials can reach log objects through URLs and headers; cut them at the source.
+    redact: {
+      paths: ['password', '*.password', 'req.headers.authorization', 'req.headers.cookie', 'url', '*.url'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** Removes user-info from a URL before it is logged or returned. */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (!url || !URL.canParse(url)) return url;
+  const u = new URL(url);
+  if (u.username || u.password) {
+    u.username = '***';
+    u.password = '';
+  }
+  return u.toString();
+}

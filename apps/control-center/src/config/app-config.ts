@@ -1,0 +1,107 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalUrl = (protocols: RegExp, example: string) =>
+  z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional()
+    .refine((v) => v === undefined || (URL.canParse(v) && protocols.test(new URL(v).protocol)), {
+      message: `must be a URL like ${example}`,
+    });
+
+/** Every environment variable the centre reads: validated once at start-up; the process refuses bad config. */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PostgreSQL or TimescaleDB server; absent = embedded PGlite with TimescaleDB under DATA_DIR. */
+  DATABASE_URL: optionalUrl(/^postgres(ql)?:$/, 'postgres://user@host:5432/vigil'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** Local port of the embedded database's socket (0 = any free port). */
+  EMBEDDED_DB_PORT: port(0),
+  /** External broker (Mosquitto); absent = embedded broker on MQTT_EMBEDDED_PORT. */
+  MQTT_URL: optionalUrl(/^(mqtts?|tcp|ssl|wss?):$/, 'mqtt://127.0.0.1:1883'),
+  MQTT_EMBEDDED_PORT: port(1884),
+  MQTT_EMBEDDED_HOST: z.string().min(1).default('127.0.0.1'),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  /** Stable client id so the broker keeps this instance's persistent session across restarts. */
+  MQTT_CLIENT_ID: IdLike().default(`vigil-centre-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`),
+  /** Shared-subscription group (external broker only) so several centre instances split the load. */
+  MQTT_SHARE_GROUP: IdLike().default('vigil-centre'),
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(50_000).default(2000),
+  INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(20),
+  /** Messages buffered in memory before the MQTT client is paused (backpressure during a database outage). */
+  INGEST_QUEUE_MAX: z.coerce.number().int().min(1000).max(1_000_000).default(100_000),
+  /** A sequence hole older than this triggers a replay request to the edge. */
+  INGEST_GAP_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
+  DEAD_LETTER_MAX_ROWS: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  MAINTENANCE_INTERVAL_S: z.coerce.number().int().min(5).max(86_400).default(60),
+});
+
+function IdLike() {
+  return z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+}
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number };
+  logLevel: Env['LOG_LEVEL'];
+  database: { url: string | undefined; dataDir: string; embeddedPort: number };
+  mqtt: {
+    url: string | undefined;
+    embedded: { host: string; port: number };
+    username: string | undefined;
+    password: string | undefined;
+    clientId: string;
+    shareGroup: string;
+  };
+  ingest: { batchMax: number; batchWaitMs: number; queueMax: number; gapGraceMs: number; deadLetterMaxRows: number };
+  maintenanceIntervalS: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable (never echoing secret values). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration, refusing to start:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    http: { host: e.HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, dataDir: resolve(e.DATA_DIR), embeddedPort: e.EMBEDDED_DB_PORT },
+    mqtt: {
+      url: e.MQTT_URL,
+      embedded: { host: e.MQTT_EMBEDDED_HOST, port: e.MQTT_EMBEDDED_PORT },
+      username: e.MQTT_USERNAME,
+      password: e.MQTT_PASSWORD,
+      clientId: e.MQTT_CLIENT_ID,
+      shareGroup: e.MQTT_SHARE_GROUP,
+    },
+    ingest: {
+      batchMax: e.INGEST_BATCH_MAX,
+      batchWaitMs: e.INGEST_BATCH_WAIT_MS,
+      queueMax: e.INGEST_QUEUE_MAX,
+      gapGraceMs: e.INGEST_GAP_GRACE_MS,
+      deadLetterMaxRows: e.DEAD_LETTER_MAX_ROWS,
+    },
+    maintenanceIntervalS: e.MAINTENANCE_INTERVAL_S,
+  };
+}
+
+/** Names of the variables, for the README's configuration table test. */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape);
