@@ -80,19 +80,47 @@ describe('FramePreprocessor', () => {
     }
   });
 
+  it('converts a frame already at the letterboxed size straight into place, padding and swap included', () => {
+    const frame = solid(8, 4, [0, 0, 0]);
+    for (let i = 0; i < frame.data.length; i++) frame.data[i] = i % 251;
+    const p = new FramePreprocessor({
+      ...raw416,
+      colorOrder: 'rgb',
+      resize: { mode: 'letterbox', align: 'center', padValue: 7 },
+    });
+    expect(p.run(frame)).toMatchObject({ resizedWidth: 8, resizedHeight: 4, padX: 0, padY: 2 });
+    for (let y = 0; y < 8; y++) {
+      for (let x = 0; x < 8; x++) {
+        const src = ((y - 2) * 8 + x) * 3;
+        const expected = y < 2 || y >= 6 ? [7, 7, 7] : [frame.data[src + 2], frame.data[src + 1], frame.data[src]];
+        expect([0, 1, 2].map((c) => at(p.tensor, 8, 8, c, y, x))).toEqual(expected);
+      }
+    }
+  });
+
   it('interpolates bilinearly between pixel centres when upscaling', () => {
-    // 2x1 frame black|white stretched to 8 wide: OpenCV-style half-pixel centres give 0,0,32,96,159,223,255,255.
-    const frame: RawFrame = {
-      data: Uint8Array.from([0, 0, 0, 255, 255, 255]),
-      width: 2,
-      height: 1,
-      pixelFormat: 'bgr24',
-    };
+    // 2x2 frame black|white stretched to 8 wide: OpenCV-style half-pixel centres give 0,0,32,96,159,223,255,255.
+    const bw = [0, 0, 0, 255, 255, 255];
+    const frame: RawFrame = { data: Uint8Array.from([...bw, ...bw]), width: 2, height: 2, pixelFormat: 'bgr24' };
     const p = new FramePreprocessor({ ...raw416, resize: { mode: 'stretch' } });
     p.run(frame);
     const row = Array.from({ length: 8 }, (_, x) => at(p.tensor, 8, 8, 0, 0, x));
     const expected = [0, 0, 0.125, 0.375, 0.625, 0.875, 1, 1].map((f) => f * 255);
     row.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 0));
+  });
+
+  it('handles a one-pixel-high frame (no row below to blend with)', () => {
+    const frame: RawFrame = {
+      data: Uint8Array.from([10, 20, 30, 40, 50, 60]),
+      width: 2,
+      height: 1,
+      pixelFormat: 'bgr24',
+    };
+    const p = new FramePreprocessor(raw416);
+    expect(p.run(frame)).toMatchObject({ resizedWidth: 8, resizedHeight: 4 });
+    expect([0, 1, 2].map((c) => at(p.tensor, 8, 8, c, 0, 0))).toEqual([10, 20, 30]);
+    expect([0, 1, 2].map((c) => at(p.tensor, 8, 8, c, 3, 7))).toEqual([40, 50, 60]);
+    expect(at(p.tensor, 8, 8, 0, 4, 0)).toBe(114);
   });
 
   it('reuses its buffers: the same tensor, the padding kept, new content written', () => {
@@ -130,26 +158,24 @@ describe('FramePreprocessor', () => {
 });
 
 describe('fillAxis', () => {
-  it('clamps sample positions at both borders and weights by the fractional part', () => {
+  it("gives the lower sample and the upper one's weight, moved left at the far border", () => {
     const i0 = new Int32Array(4);
-    const i1 = new Int32Array(4);
     const w = new Int32Array(4);
     // 8 -> 4: centres at 0.5, 2.5, 4.5, 6.5.
-    fillAxis(8, 4, 3, i0, i1, w, 'bilinear');
+    fillAxis(8, 4, 3, i0, w, 'bilinear');
     expect(Array.from(i0)).toEqual([0, 6, 12, 18]);
-    expect(Array.from(i1)).toEqual([3, 9, 15, 21]);
     expect(Array.from(w)).toEqual([0.5, 0.5, 0.5, 0.5].map((f) => f * WEIGHT_ONE));
-    fillAxis(2, 4, 1, i0, i1, w, 'bilinear');
-    expect(Array.from(i0)).toEqual([0, 0, 0, 1]);
-    expect(Array.from(i1)).toEqual([1, 1, 1, 1]);
-    expect(Array.from(w)).toEqual([0, 0.25, 0.75, 0].map((f) => f * WEIGHT_ONE));
+    // 2 -> 4: centres at -0.25 (clamped to 0), 0.25, 0.75, 1.25 (past the last sample: pair 0-1, all on 1).
+    fillAxis(2, 4, 1, i0, w, 'bilinear');
+    expect(Array.from(i0)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(w)).toEqual([0, 0.25, 0.75, 1].map((f) => f * WEIGHT_ONE));
   });
 
   it('picks the covering source pixel for nearest', () => {
     const i0 = new Int32Array(3);
-    const i1 = new Int32Array(3);
     const w = new Int32Array(3);
-    fillAxis(9, 3, 1, i0, i1, w, 'nearest');
+    fillAxis(9, 3, 1, i0, w, 'nearest');
     expect(Array.from(i0)).toEqual([1, 4, 7]);
+    expect(Array.from(w)).toEqual([0, 0, 0]);
   });
 });

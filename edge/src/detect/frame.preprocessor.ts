@@ -19,14 +19,14 @@ export const WEIGHT_ONE = 2048;
 interface ResizeTables {
   geometry: InputGeometry;
   pixelFormat: PixelFormat;
-  /** Byte offsets of the left/right source pixel for each output column, and the right pixel's weight (fixed point). */
+  /** Per output column: byte offset of the left source pixel (its right neighbour is 3 bytes on), right weight. */
   x0: Int32Array;
-  x1: Int32Array;
   wx: Int32Array;
-  /** Byte offsets of the upper/lower source row for each output row, and the lower row's weight (fixed point). */
+  /** Per output row: byte offset of the upper source row (the lower one is a row on), lower row's weight. */
   y0: Int32Array;
-  y1: Int32Array;
   wy: Int32Array;
+  /** A 1-pixel-wide or -high source has no neighbour to blend with. */
+  filter: 'bilinear' | 'nearest';
 }
 
 export function assertFrame(frame: RawFrame): void {
@@ -91,7 +91,10 @@ export class FramePreprocessor {
     const swap = (frame.pixelFormat === 'bgr24') !== (this.spec.colorOrder === 'bgr');
     const s0 = swap ? 2 : 0;
     const s2 = swap ? 0 : 2;
-    if (this.spec.filter === 'nearest') this.nearest(frame.data, t, s0, s2);
+    const g = t.geometry;
+    // Capture can already scale to the model's size (ffmpeg does it in C): then this is a plain convert.
+    if (g.resizedWidth === g.srcWidth && g.resizedHeight === g.srcHeight) this.convert(frame.data, t, s0, s2);
+    else if (t.filter === 'nearest') this.nearest(frame.data, t, s0, s2);
     else this.bilinear(frame.data, t, s0, s2);
     return t.geometry;
   }
@@ -108,17 +111,15 @@ export class FramePreprocessor {
     }
     const { width, height, resize } = this.spec;
     const g = computeGeometry(frame.width, frame.height, width, height, resize);
-    const rowBytes = frame.width * 3;
+    const filter = frame.width < 2 || frame.height < 2 ? 'nearest' : this.spec.filter;
     const x0 = new Int32Array(g.resizedWidth);
-    const x1 = new Int32Array(g.resizedWidth);
     const wx = new Int32Array(g.resizedWidth);
     const y0 = new Int32Array(g.resizedHeight);
-    const y1 = new Int32Array(g.resizedHeight);
     const wy = new Int32Array(g.resizedHeight);
-    fillAxis(g.srcWidth, g.resizedWidth, 3, x0, x1, wx, this.spec.filter);
-    fillAxis(g.srcHeight, g.resizedHeight, rowBytes, y0, y1, wy, this.spec.filter);
+    fillAxis(g.srcWidth, g.resizedWidth, 3, x0, wx, filter);
+    fillAxis(g.srcHeight, g.resizedHeight, frame.width * 3, y0, wy, filter);
     this.paintPadding(g, resize);
-    this.tables = { geometry: g, pixelFormat: frame.pixelFormat, x0, x1, wx, y0, y1, wy };
+    this.tables = { geometry: g, pixelFormat: frame.pixelFormat, x0, wx, y0, wy, filter };
     return this.tables;
   }
 
@@ -132,17 +133,17 @@ export class FramePreprocessor {
   }
 
   /**
-   * Integer weights (11 bits, as OpenCV's INTER_LINEAR): the 4-tap blend stays in int32 range (255 * 2^22) and
-   * one multiply at the end folds the 2^-22 back in together with the normalisation.
+   * Integer weights (11 bits, as OpenCV's INTER_LINEAR): the four tap weights of a pixel multiply to at most 2^22,
+   * so a blend stays below 255 * 2^22 (int32-exact), and one multiply at the end folds the 2^-22 back in together
+   * with the normalisation. The taps are a, a+3 (right), c = a + one row, c+3.
    */
   private bilinear(src: Uint8Array, t: ResizeTables, s0: number, s2: number): void {
-    const { geometry: g, x0, x1, wx, y0, y1, wy } = t;
+    const { geometry: g, x0, wx, y0, wy } = t;
     const out = this.tensor;
     const W = g.dstWidth;
     const plane = W * g.dstHeight;
     const plane2 = 2 * plane;
-    const rw = g.resizedWidth;
-    const rh = g.resizedHeight;
+    const row = g.srcWidth * 3;
     const unit = 1 / (WEIGHT_ONE * WEIGHT_ONE);
     const k0 = this.scale[0] * unit;
     const k1 = this.scale[1] * unit;
@@ -150,24 +151,47 @@ export class FramePreprocessor {
     const b0 = this.bias[0];
     const b1 = this.bias[1];
     const b2 = this.bias[2];
-    for (let y = 0; y < rh; y++) {
-      const r0 = y0[y];
-      const r1 = y1[y];
+    const r0 = s0 + 3;
+    const r2 = s2 + 3;
+    for (let y = 0; y < g.resizedHeight; y++) {
+      const top = y0[y];
       const fy = wy[y];
       const gy = WEIGHT_ONE - fy;
       let o = (g.padY + y) * W + g.padX;
-      for (let x = 0; x < rw; x++, o++) {
-        const a = r0 + x0[x];
-        const b = r0 + x1[x];
-        const c = r1 + x0[x];
-        const d = r1 + x1[x];
+      for (let x = 0; x < g.resizedWidth; x++, o++) {
+        const a = top + x0[x];
+        const c = a + row;
         const fx = wx[x];
         const gx = WEIGHT_ONE - fx;
-        out[o] = ((src[a + s0] * gx + src[b + s0] * fx) * gy + (src[c + s0] * gx + src[d + s0] * fx) * fy) * k0 + b0;
-        out[o + plane] =
-          ((src[a + 1] * gx + src[b + 1] * fx) * gy + (src[c + 1] * gx + src[d + 1] * fx) * fy) * k1 + b1;
-        out[o + plane2] =
-          ((src[a + s2] * gx + src[b + s2] * fx) * gy + (src[c + s2] * gx + src[d + s2] * fx) * fy) * k2 + b2;
+        const wa = gx * gy;
+        const wb = fx * gy;
+        const wc = gx * fy;
+        const wd = fx * fy;
+        out[o] = (src[a + s0] * wa + src[a + r0] * wb + src[c + s0] * wc + src[c + r0] * wd) * k0 + b0;
+        out[o + plane] = (src[a + 1] * wa + src[a + 4] * wb + src[c + 1] * wc + src[c + 4] * wd) * k1 + b1;
+        out[o + plane2] = (src[a + s2] * wa + src[a + r2] * wb + src[c + s2] * wc + src[c + r2] * wd) * k2 + b2;
+      }
+    }
+  }
+
+  private convert(src: Uint8Array, t: ResizeTables, s0: number, s2: number): void {
+    const g = t.geometry;
+    const out = this.tensor;
+    const W = g.dstWidth;
+    const plane = W * g.dstHeight;
+    const k0 = this.scale[0];
+    const k1 = this.scale[1];
+    const k2 = this.scale[2];
+    const b0 = this.bias[0];
+    const b1 = this.bias[1];
+    const b2 = this.bias[2];
+    let p = 0;
+    for (let y = 0; y < g.srcHeight; y++) {
+      let o = (g.padY + y) * W + g.padX;
+      for (let x = 0; x < g.srcWidth; x++, o++, p += 3) {
+        out[o] = src[p + s0] * k0 + b0;
+        out[o + plane] = src[p + 1] * k1 + b1;
+        out[o + 2 * plane] = src[p + s2] * k2 + b2;
       }
     }
   }
@@ -198,34 +222,34 @@ export class FramePreprocessor {
 
 /**
  * Source sample positions for one axis, pixel-centre aligned like OpenCV's INTER_LINEAR:
- * src = (dst + 0.5) * srcLen / dstLen - 0.5, clamped at the borders. `step` turns indices into byte offsets;
- * weights are the far sample's share in units of WEIGHT_ONE.
+ * src = (dst + 0.5) * srcLen / dstLen - 0.5, clamped at the borders. `step` turns indices into byte offsets.
+ * Bilinear: `i0` is the lower sample (the upper is the next one, so it needs srcLen >= 2) and `w` the upper one's
+ * share in units of WEIGHT_ONE; at the far border the pair is moved one left with full weight on the last sample.
+ * Nearest: `i0` is the covering sample and `w` is 0.
  */
 export function fillAxis(
   srcLen: number,
   dstLen: number,
   step: number,
   i0: Int32Array,
-  i1: Int32Array,
   w: Int32Array,
   filter: 'bilinear' | 'nearest',
 ): void {
   const ratio = srcLen / dstLen;
   for (let d = 0; d < dstLen; d++) {
     if (filter === 'nearest') {
-      const s = Math.min(srcLen - 1, Math.floor((d + 0.5) * ratio));
-      i0[d] = s * step;
-      i1[d] = s * step;
+      i0[d] = Math.min(srcLen - 1, Math.floor((d + 0.5) * ratio)) * step;
       w[d] = 0;
       continue;
     }
-    let s = (d + 0.5) * ratio - 0.5;
-    if (s < 0) s = 0;
+    const s = Math.max(0, (d + 0.5) * ratio - 0.5);
     let lo = Math.floor(s);
-    if (lo > srcLen - 1) lo = srcLen - 1;
-    const hi = Math.min(lo + 1, srcLen - 1);
+    let frac = s - lo;
+    if (lo >= srcLen - 1) {
+      lo = srcLen - 2;
+      frac = 1;
+    }
     i0[d] = lo * step;
-    i1[d] = hi * step;
-    w[d] = hi === lo ? 0 : Math.round((s - lo) * WEIGHT_ONE);
+    w[d] = Math.round(frac * WEIGHT_ONE);
   }
 }

@@ -14,6 +14,15 @@ describe('read-frame (ffmpeg test helper)', () => {
     expect(Buffer.compare(frames[0].data, frames[1].data)).not.toBe(0);
   });
 
+  it('scales in ffmpeg when asked (as a capture set to the detection size would)', async () => {
+    const [frame] = await readFrames(path.join(resolveVideosDir(), 'opencv_vtest.avi'), 10, 1, {
+      width: 416,
+      height: 312,
+    });
+    expect(frame).toMatchObject({ width: 416, height: 312 });
+    expect(frame.data).toHaveLength(416 * 312 * 3);
+  });
+
   it('reads one frame and probes the size', async () => {
     await expect(probeSize(clip)).resolves.toEqual({ width: 320, height: 240 });
     expect((await readFrameAt(path.join(resolveVideosDir(), 'opencv_vtest.avi'), 10)).data).toHaveLength(768 * 576 * 3);

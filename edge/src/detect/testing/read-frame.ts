@@ -33,12 +33,19 @@ export async function probeSize(clip: string): Promise<{ width: number; height: 
 }
 
 /**
- * Decodes `count` consecutive frames from `atSeconds` as packed bgr24 (what the capture module feeds the detector).
- * For tests and benchmarks only: the live capture path is edge/src/capture.
+ * Decodes `count` consecutive frames from `atSeconds` as packed bgr24 (what the capture module feeds the detector),
+ * at the clip's size or scaled by ffmpeg. For tests and benchmarks only: the live capture path is edge/src/capture.
  */
-export async function readFrames(clip: string, atSeconds: number, count: number): Promise<RawFrame[]> {
-  const { width, height } = await probeSize(clip);
+export async function readFrames(
+  clip: string,
+  atSeconds: number,
+  count: number,
+  scaleTo?: { width: number; height: number },
+): Promise<RawFrame[]> {
+  const { width, height } = scaleTo ?? (await probeSize(clip));
   const args = ['-v', 'error', '-ss', String(atSeconds), '-i', clip, '-frames:v', String(count)];
+  // Scaled in ffmpeg (bilinear, like a capture configured for the detection size).
+  if (scaleTo) args.push('-vf', `scale=${width}:${height}:flags=bilinear`);
   const data = await new Promise<Buffer>((resolve, reject) => {
     const ff = spawn('ffmpeg', [...args, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], {
       stdio: ['ignore', 'pipe', 'pipe'],
