@@ -1,0 +1,5 @@
+export const READINESS = Symbol('READINESS');
+
+export interface ReadinessProbe {
+  check(): Promise<Record<string, boolean>>;
+}

@@ -1,0 +1,164 @@
+import { parseMessage, topics, type CommitAck, type ReplayRequest } from '@vigil/contracts';
+import { loadFixtures } from '@vigil/contracts/testing/golden-fixtures';
+import pino from 'pino';
+import { MetricsService } from '../metrics/metrics.service';
+import { IngestService } from './ingest.service';
+import { IngestStore, type CommitResult, type DeadLetterRow, type IngestItem } from './ingest.types';
+import { advance, emptySequenceState, type SequenceState } from './sequence-tracker';
+
+const node = { siteId: 'site-a', nodeId: 'node-1' };
+const bootId = '5b0d7c7e-3f0a-4c8e-9a51-2f8e4c1d9b01';
+const heartbeatFixture = loadFixtures('valid').find((f) => f.name === 'heartbeat')!;
+
+function heartbeat(seq: number) {
+  const payload = { ...(heartbeatFixture.json as object), bootId, seq };
+  return {
+    topic: topics.edgeNode('heartbeat', node),
+    payload: Buffer.from(JSON.stringify(payload)),
+    receivedAt: new Date(),
+  };
+}
+
+/** In-memory store with the same contract as the database one (unit tests only). */
+class MemoryStore extends IngestStore {
+  rows = new Map<string, IngestItem>();
+  dead: DeadLetterRow[] = [];
+  states = new Map<string, SequenceState>();
+  failuresLeft = 0;
+  commit(items: IngestItem[], dead: DeadLetterRow[]): Promise<CommitResult> {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      return Promise.reject(new Error('connection refused'));
+    }
+    let inserted = 0;
+    const seqs = new Map<string, number[]>();
+    for (const it of items) {
+      const m = it.message as { bootId: string; seq?: number };
+      const key = `${it.siteId}/${it.nodeId}/${m.bootId}/${m.seq}`;
+      if (!this.rows.has(key)) {
+        this.rows.set(key, it);
+        inserted++;
+      }
+      if (m.seq !== undefined) {
+        const k = `${it.siteId}/${it.nodeId}/${m.bootId}`;
+        seqs.set(k, [...(seqs.get(k) ?? []), m.seq]);
+      }
+    }
+    this.dead.push(...dead);
+    const streams = [...seqs].map(([k, list]) => {
+      const [siteId, nodeId, b] = k.split('/');
+      const state = advance(this.states.get(k) ?? emptySequenceState(), list, Date.now());
+      this.states.set(k, state);
+      return { siteId, nodeId, bootId: b, state };
+    });
+    return Promise.resolve({ inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams });
+  }
+}
+
+function setup(opts: Partial<{ queueMax: number; gapGraceMs: number }> = {}) {
+  const store = new MemoryStore();
+  const published: { topic: string; payload: Buffer }[] = [];
+  let resumed = 0;
+  const service = new IngestService(
+    store,
+    {
+      publish: (topic, payload) => {
+        published.push({ topic, payload });
+        return Promise.resolve();
+      },
+      resume: () => void resumed++,
+    },
+    { batchMax: 100, batchWaitMs: 1, queueMax: opts.queueMax ?? 10_000, gapGraceMs: opts.gapGraceMs ?? 50 },
+    new MetricsService(),
+    pino({ level: 'silent' }),
+  );
+  const acks = () =>
+    published
+      .filter((p) => p.topic === topics.centre('commit', node))
+      .map((p) => JSON.parse(p.payload.toString()) as CommitAck);
+  const replays = () =>
+    published
+      .filter((p) => p.topic === topics.centre('replay', node))
+      .map((p) => JSON.parse(p.payload.toString()) as ReplayRequest);
+  return { store, service, acks, replays, resumed: () => resumed };
+}
+
+describe('IngestService', () => {
+  let afterTest: (() => Promise<void>) | null = null;
+  afterEach(async () => {
+    await afterTest?.();
+    afterTest = null;
+  });
+
+  it('stores valid messages, dead-letters invalid ones with the field path, and acks the committed seq', async () => {
+    const { store, service, acks } = setup();
+    service.accept(heartbeat(1));
+    service.accept({
+      topic: topics.edgeNode('heartbeat', node),
+      payload: Buffer.from('{"seq":"x"}'),
+      receivedAt: new Date(),
+    });
+    service.accept(heartbeat(2));
+    service.accept({ topic: 'random/topic', payload: Buffer.alloc(10_000, 1), receivedAt: new Date() });
+    await service.drain();
+    expect(store.rows.size).toBe(2);
+    expect(store.dead.map((d) => d.code)).toEqual(['INVALID_PAYLOAD', 'UNKNOWN_TOPIC']);
+    expect(store.dead[0].reason).toContain('seq:');
+    expect(store.dead[1].payload.length).toBe(4096);
+    expect(store.dead[1].payloadBytes).toBe(10_000);
+    expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 2 });
+    expect(parseMessage(topics.centre('commit', node), Buffer.from(JSON.stringify(acks()[0]))).ok).toBe(true);
+  });
+
+  it('keeps retrying a batch while the database is down and loses nothing', async () => {
+    const { store, service, acks } = setup();
+    store.failuresLeft = 3;
+    for (let s = 1; s <= 5; s++) service.accept(heartbeat(s));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(service.healthy).toBe(false);
+    await service.drain();
+    expect(service.healthy).toBe(true);
+    expect(store.rows.size).toBe(5);
+    expect(acks().at(-1)?.upToSeq).toBe(5);
+  }, 10_000);
+
+  it('signals backpressure when the queue is full and resumes once it drained', async () => {
+    const { store, service, resumed } = setup({ queueMax: 1000 });
+    store.failuresLeft = 1;
+    let lastAnswer = true;
+    for (let s = 1; s <= 1000; s++) lastAnswer = service.accept(heartbeat(s));
+    expect(lastAnswer).toBe(false);
+    await service.drain();
+    expect(resumed()).toBeGreaterThan(0);
+    expect(store.rows.size).toBe(1000);
+  });
+
+  it('asks for a replay of a hole that stays open past the grace period, and only once per grace period', async () => {
+    const { service, replays, acks } = setup({ gapGraceMs: 30 });
+    service.start();
+    afterTest = () => service.stop();
+    for (const s of [1, 2, 5, 6]) service.accept(heartbeat(s));
+    await service.drain();
+    expect(acks().at(-1)?.upToSeq).toBe(2);
+    expect(replays()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(replays().length).toBeGreaterThanOrEqual(1);
+    expect(replays()[0]).toMatchObject({ bootId, ranges: [{ from: 3, to: 4 }] });
+    service.accept(heartbeat(3));
+    service.accept(heartbeat(4));
+    await service.drain();
+    expect(acks().at(-1)?.upToSeq).toBe(6);
+    const count = replays().length;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(replays().length).toBe(count);
+  });
+
+  it('counts a replayed duplicate as a duplicate, not a new row', async () => {
+    const { store, service } = setup();
+    service.accept(heartbeat(1));
+    await service.drain();
+    service.accept(heartbeat(1));
+    await service.drain();
+    expect(store.rows.size).toBe(1);
+  });
+});

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { encodeMessage, parseMessage, topics } from '@vigil/contracts';
+import type { Logger } from '../common/logger';
+import type { MetricsService } from '../metrics/metrics.service';
+import type { IncomingMqttMessage } from '../mqtt/mqtt.repository';
+import { missingRanges, needsReplay, type SequenceState } from './sequence-tracker';
+import { IngestStore, type CommittedStream, type DeadLetterRow, type IngestItem } from './ingest.types';
+
+export const DEAD_LETTER_PAYLOAD_BYTES = 4096;
+
+export interface IngestOptions {
+  batchMax: number;
+  batchWaitMs: number;
+  queueMax: number;
+  gapGraceMs: number;
+}
+
+/** Where acknowledgements and replay requests go (the MQTT session). */
+export interface IngestPublisher {
+  publish(topic: string, payload: Buffer): Promise<void>;
+  resume(): void;
+}
+
+/**
+ * MQTT -> database. Validates every message against the contracts, batches, commits idempotently, then tells each
+ * edge what is committed (so it may drop outbox entries) and asks for a replay when a sequence hole stays open.
+ * A failing database never loses a message: the batch is retried with backoff, and once the queue is full the MQTT
+ * session stops reading (the broker and the edge outboxes hold the rest).
+ */
+export class IngestService {
+  private queue: IncomingMqttMessage[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private gapTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private storeHealthy = true;
+  private backpressured = false;
+  private readonly streams = new Map<string, CommittedStream>();
+  private readonly lastReplayAt = new Map<string, number>();
+
+  constructor(
+    private readonly store: IngestStore,
+    private readonly publisher: IngestPublisher,
+    private readonly options: IngestOptions,
+    private readonly metrics: MetricsService,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether the last commit attempt succeeded (readiness). */
+  get healthy(): boolean {
+    return this.storeHealthy;
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    this.gapTimer = setInterval(() => this.checkGaps(Date.now()), Math.max(20, this.options.gapGraceMs / 2));
+    this.gapTimer.unref();
+  }
+
+  /** Takes one message; returns false when the queue is full and the caller must stop reading. */
+  accept(msg: IncomingMqttMessage): boolean {
+    this.queue.push(msg);
+    this.metrics.ingestQueueDepth.set(this.queue.length);
+    if (this.queue.length >= this.options.batchMax) this.kick();
+    else this.flushTimer ??= setTimeout(() => this.kick(), this.options.batchWaitMs);
+    const hasRoom = this.queue.length < this.options.queueMax;
+    if (!hasRoom) this.backpressured = true;
+    return hasRoom;
+  }
+
+  /** Commits everything queued (used on shutdown and by tests). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.running) {
+      this.kick();
+      await this.running;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.gapTimer) clearInterval(this.gapTimer);
+    await this.drain();
+    this.stopped = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+  }
+
+  private kick(): void {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    this.running ??= this.loop().finally(() => {
+      this.running = null;
+      if (this.queue.length > 0 && !this.stopped) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.options.batchMax);
+      await this.commitWithRetry(batch);
+      this.queue = this.queue.slice(batch.length);
+      this.metrics.ingestQueueDepth.set(this.queue.length);
+      if (this.backpressured && this.queue.length < this.options.queueMax / 2) {
+        this.backpressured = false;
+        this.publisher.resume();
+      }
+    }
+  }
+
+  private split(batch: IncomingMqttMessage[]): { items: IngestItem[]; dead: DeadLetterRow[] } {
+    const items: IngestItem[] = [];
+    const dead: DeadLetterRow[] = [];
+    for (const msg of batch) {
+      const r = parseMessage(msg.topic, msg.payload);
+      if (r.ok && r.topic.root === 'edge') {
+        items.push({
+          kind: r.kind as IngestItem['kind'],
+          siteId: r.topic.siteId,
+          nodeId: r.topic.nodeId,
+          cameraId: 'cameraId' in r.topic ? r.topic.cameraId : null,
+          message: r.message as IngestItem['message'],
+          receivedAt: msg.receivedAt,
+        });
+        continue;
+      }
+      const error = r.ok
+        ? { code: 'UNKNOWN_TOPIC', reason: `centre topic "${msg.topic}" published into the edge tree` }
+        : r.error;
+      dead.push({
+        topic: msg.topic.slice(0, 512),
+        code: error.code,
+        reason: error.reason.slice(0, 1000),
+        payload: Buffer.from(msg.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES)),
+        payloadBytes: msg.payload.length,
+        receivedAt: msg.receivedAt,
+      });
+    }
+    return { items, dead };
+  }
+
+  private async commitWithRetry(batch: IncomingMqttMessage[]): Promise<void> {
+    const { items, dead } = this.split(batch);
+    for (let attempt = 0; ; attempt++) {
+      const end = this.metrics.ingestBatchSeconds.startTimer();
+      try {
+        const result = await this.store.commit(items, dead, new Date());
+        end();
+        if (!this.storeHealthy) this.logger.info({ attempts: attempt + 1 }, 'database back, ingest resumed');
+        this.storeHealthy = true;
+        this.record(items, dead, result.inserted, result.duplicates, result.deadLettersEvicted);
+        await this.acknowledge(result.streams);
+        return;
+      } catch (err) {
+        this.storeHealthy = false;
+        this.metrics.ingestBatchFailures.inc();
+        const delay = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
+        this.logger.warn({ err: (err as Error).message, attempt, retryInMs: delay }, 'ingest batch failed, retrying');
+        if (this.stopped) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private record(items: IngestItem[], dead: DeadLetterRow[], inserted: number, duplicates: number, evicted: number) {
+    const m = this.metrics;
+    // Per-kind outcome is not known per row (one statement per kind); totals are exact.
+    m.ingestMessages.inc({ result: 'accepted', kind: 'all' }, inserted);
+    m.ingestMessages.inc({ result: 'duplicate', kind: 'all' }, duplicates);
+    for (const d of dead) m.ingestMessages.inc({ result: 'rejected', kind: d.code });
+    m.deadLetterEvictions.inc(evicted);
+    const now = Date.now();
+    const newest = new Map<string, number>();
+    for (const it of items) {
+      const key = `${it.siteId}/${it.nodeId}`;
+      const ts = Date.parse(it.message && 'ts' in it.message ? it.message.ts : '');
+      if (!Number.isNaN(ts) && ts > (newest.get(key) ?? 0)) newest.set(key, ts);
+    }
+    for (const [key, ts] of newest) {
+      const [site, node] = key.split('/');
+      m.ingestLagSeconds.set({ site, node }, Math.max(0, (now - ts) / 1000));
+    }
+  }
+
+  private async acknowledge(streams: CommittedStream[]): Promise<void> {
+    const now = Date.now();
+    await Promise.all(
+      streams.map(async (s) => {
+        this.streams.set(streamKey(s), s);
+        const ref = { siteId: s.siteId, nodeId: s.nodeId };
+        const ack = encodeMessage('commit', {
+          bootId: s.bootId,
+          upToSeq: s.state.committedUpTo,
+          ts: new Date(now).toISOString(),
+        });
+        await this.safePublish(topics.centre('commit', ref), ack);
+        if (needsReplay(s.state, now, this.options.gapGraceMs)) await this.requestReplay(s, s.state, now);
+      }),
+    );
+  }
+
+  private checkGaps(now: number): void {
+    for (const s of this.streams.values()) {
+      if (needsReplay(s.state, now, this.options.gapGraceMs)) void this.requestReplay(s, s.state, now);
+      else if (s.state.pending.length === 0 && now - (this.lastReplayAt.get(streamKey(s)) ?? 0) > 600_000) {
+        this.streams.delete(streamKey(s)); // quiet and complete: forget it
+      }
+    }
+  }
+
+  private async requestReplay(s: CommittedStream, state: SequenceState, now: number): Promise<void> {
+    const key = streamKey(s);
+    if (now - (this.lastReplayAt.get(key) ?? 0) < this.options.gapGraceMs) return;
+    const ranges = missingRanges(state);
+    if (ranges.length === 0) return;
+    this.lastReplayAt.set(key, now);
+    this.metrics.replayRequests.inc();
+    this.logger.info({ site: s.siteId, node: s.nodeId, bootId: s.bootId, ranges }, 'sequence gap, requesting replay');
+    const payload = encodeMessage('replay', {
+      requestId: randomUUID(),
+      bootId: s.bootId,
+      ranges,
+      ts: new Date(now).toISOString(),
+    });
+    await this.safePublish(topics.centre('replay', { siteId: s.siteId, nodeId: s.nodeId }), payload);
+  }
+
+  private async safePublish(topic: string, payload: Buffer): Promise<void> {
+    try {
+      await this.publisher.publish(topic, payload);
+    } catch (err) {
+      // Acks are cumulative and replays are re-requested: a lost one is repaired by the next.
+      this.logger.warn({ topic, err: (err as Error).message }, 'could not publish to edge');
+    }
+  }
+}
+
+function streamKey(s: { siteId: string; nodeId: string; bootId: string }): string {
+  return `${s.siteId}/${s.nodeId}/${s.bootId}`;
+}

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of the centre; one registry per app instance so tests can run several. */
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly ingestMessages = new Counter({
+    name: 'vigil_ingest_messages_total',
+    help: 'Edge messages by outcome: accepted (stored), duplicate (already stored), rejected (dead-lettered)',
+    labelNames: ['result', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchSeconds = new Histogram({
+    name: 'vigil_ingest_batch_seconds',
+    help: 'Time to commit one ingest batch to the database',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchFailures = new Counter({
+    name: 'vigil_ingest_batch_failures_total',
+    help: 'Batches that failed to commit and were retried (database unavailable)',
+    registers: [this.registry],
+  });
+
+  readonly ingestQueueDepth = new Gauge({
+    name: 'vigil_ingest_queue_depth',
+    help: 'Messages received and not yet committed',
+    registers: [this.registry],
+  });
+
+  readonly ingestLagSeconds = new Gauge({
+    name: 'vigil_ingest_lag_seconds',
+    help: 'Commit time minus edge creation time of the newest committed message, per edge node',
+    labelNames: ['site', 'node'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetterEvictions = new Counter({
+    name: 'vigil_dead_letter_evictions_total',
+    help: 'Dead-letter rows deleted to keep the table within its bound',
+    registers: [this.registry],
+  });
+
+  readonly replayRequests = new Counter({
+    name: 'vigil_replay_requests_total',
+    help: 'Replay requests sent to edges after a sequence gap',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
+  }
+}
