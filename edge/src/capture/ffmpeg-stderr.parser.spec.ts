@@ -92,6 +92,13 @@ describe('describeExit', () => {
 });
 
 describe('telltaleLine', () => {
+  it('finds nothing telling in a normal header and summary (a stream that simply ended)', () => {
+    expect(
+      telltaleLine([...HEADER, 'frame=   22 fps= 16 q=-0.0 Lsize=    4950kB', 'video:4950kB audio:0kB']),
+    ).toBeNull();
+    expect(describeExit({ code: 0, signal: null }, HEADER).reason).toBe('stream ended (ffmpeg exited with code 0)');
+  });
+
   it('skips progress and summary noise', () => {
     expect(telltaleLine(['real problem here', 'frame=   3 fps=0.0 q=-0.0', 'video:1141kB audio:0kB', ''])).toBe(
       'real problem here',

@@ -53,8 +53,9 @@ const PATTERNS: Pattern[] = [
   },
 ];
 
-// Progress and summary lines say nothing about why ffmpeg stopped.
-const NOISE = /^\s*$|^(frame=|video:|Exiting normally|Conversion failed!|\s*Metadata:|\s+\w+\s+: )/;
+// Stream descriptions, progress and summary lines say nothing about why ffmpeg stopped.
+const NOISE =
+  /^\s*$|^\s*(frame=|video:|Exiting normally|Conversion failed!|Metadata:|Input #|Output #|Stream #|Stream mapping:|Duration:|Press \[q\])|^\s+\w+\s+: /;
 
 /** The most telling line of a stderr tail: the last one naming a known problem, else the last non-noise line. */
 export function telltaleLine(lines: readonly string[]): string | null {

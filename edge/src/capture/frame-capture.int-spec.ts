@@ -213,6 +213,21 @@ describe('FrameCapture with real ffmpeg (files)', () => {
     }
   });
 
+  it('close() straight after start() leaves no ffmpeg behind, even before the process is up', async () => {
+    for (let i = 0; i < 5; i++) {
+      const capture = new FrameCapture({
+        source: { kind: 'file', path: HIGHWAY, realtime: true },
+        output: { width: 64, height: 48 },
+      });
+      const statuses = recordStatuses(capture);
+      capture.start();
+      await capture.close();
+      expect(statuses.map((s) => s.state)).toEqual(['connecting']);
+      await expect(capture.next()).resolves.toBeNull();
+    }
+    await sleep(200); // a process started after the kill request would show up by now
+  });
+
   it('measureCaptureRate: decodes a clip through the capture path and reports frames/s', async () => {
     const rate = await measureCaptureRate({
       clip: HIGHWAY,
