@@ -213,6 +213,33 @@ describe('FrameCapture with real ffmpeg (files)', () => {
     }
   });
 
+  it('watchdog on a real process: a frozen ffmpeg is reported stalled, killed and replaced, and frames resume', async () => {
+    const capture = track(
+      new FrameCapture({
+        source: { kind: 'file', path: HIGHWAY, realtime: true, loop: true },
+        output: { width: 160, height: 120, fps: 10, fit: 'exact' },
+        stallTimeoutMs: 1_500,
+        backoff: FAST_RETRY,
+      }),
+    );
+    const statuses = recordStatuses(capture);
+    capture.start();
+    await waitForStatus(capture, (s) => s.state === 'streaming');
+    const [frozen] = childFfmpegPids();
+    process.kill(frozen, 'SIGSTOP'); // alive, holding its pipes, sending nothing: what a hung camera stream looks like
+    const stalled = await waitForStatus(capture, (s) => s.state === 'stalled');
+    expect(stalled).toMatchObject({ cause: 'stalled', attempt: 1 });
+    expect(stalled.reason).toMatch(/^no frames for 1\.\d s$/);
+    expect(stalled.nextRetryMs).toBeLessThanOrEqual(FAST_RETRY.initialMs);
+    await waitForStatus(capture, (s) => s.state === 'streaming' && s.at > stalled.at);
+    const seqBefore = capture.counters.framesDecoded;
+    const next = await capture.next();
+    expect(next?.seq).toBeGreaterThanOrEqual(seqBefore);
+    expect(childFfmpegPids()).not.toContain(frozen);
+    expect(statuses.map((s) => s.state)).toEqual(['connecting', 'streaming', 'stalled', 'connecting', 'streaming']);
+    expect(capture.counters.reconnects).toBe(1);
+  });
+
   it('close() straight after start() leaves no ffmpeg behind, even before the process is up', async () => {
     for (let i = 0; i < 5; i++) {
       const capture = new FrameCapture({
