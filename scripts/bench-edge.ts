@@ -4,16 +4,18 @@
  * For each model and clip, frames are decoded with ffmpeg first, then measured in stages against the same frames:
  *   bare     session.run on tensors pre-processed beforehand (the baseline: what the model alone can do)
  *   detect   detector.detect() on raw bgr24 frames: pre-processing + inference + decode + NMS
- * and each stage's rate is reported as a ratio of the bare rate measured in the same run (the machine is shared and
- * noisy, so only same-run ratios are comparable). Stages alternate in blocks so that a burst of load from elsewhere
- * hits both. Each model runs in its own child process so that its RSS is its own.
+ * Stages are interleaved frame by frame (bare on frame i, then detect on frame i, order alternating), so each pair
+ * runs within a few tens of milliseconds under the same load from other work on this shared machine; a stage's
+ * ratio to the baseline is the median of the per-frame ratios, its rate 1000 / median milliseconds per frame.
+ * Each model runs in its own child process so that its RSS is its own.
  *
- * A capture stage (ffmpeg decoding the clip in real time feeding detect()) plugs in as one more entry of STAGES.
+ * A capture stage (ffmpeg decoding the clip in real time, feeding detect()) plugs in as one more entry of STAGES:
+ * `runOne(ctx, i)` processes the clip's i-th frame once and says how long it took.
  *
  * Each clip is measured twice: frames at the clip's size (resized in TS), and frames ffmpeg already scaled to the
  * model's letterbox size (what a capture configured for the detection size delivers; pre-processing is a convert).
  *
- * Options: --frames N (per clip, default 30)  --blocks N (alternations, default 3)  --models a,b  --clips x,y
+ * Options: --frames N (per clip, default 20)  --rounds N (passes over the frames, default 5)  --models a,b  --clips x,y
  *          --threads N (intraOpNumThreads; default onnxruntime's)  --filter bilinear|nearest
  *          --no-write (print only, do not append to BENCHMARKS.md)
  */
@@ -33,7 +35,7 @@ import { probeSize, readFrames, resolveVideosDir } from '../edge/src/detect/test
 
 interface BenchOptions {
   frames: number;
-  blocks: number;
+  rounds: number;
   models: string[];
   clips: string[];
   threads: number | undefined;
@@ -44,8 +46,11 @@ interface BenchOptions {
 /** What one stage measured on one clip. */
 interface StageResult {
   stage: string;
+  /** 1000 / median milliseconds per frame. */
   framesPerSecond: number;
-  /** Mean milliseconds per frame in each sub-step the stage can attribute (e.g. preprocess). */
+  /** Median over frames of (baseline ms / this stage's ms) on the same frame, measured back to back. */
+  ratioToBaseline: number;
+  /** Median milliseconds per frame of each sub-step the stage can attribute (e.g. preprocess). */
   breakdownMs: Record<string, number>;
 }
 
@@ -76,38 +81,30 @@ interface StageContext {
   feeds: Record<string, Tensor>[];
 }
 
-/** Runs the stage once over all frames and returns per-frame timings to aggregate. */
+/** One way of processing frame i of a clip; returns its wall time and any sub-step times, in ms. */
 interface Stage {
   name: string;
-  run(ctx: StageContext): Promise<{ elapsedMs: number; frames: number; breakdownMs: Record<string, number[]> }>;
+  runOne(ctx: StageContext, i: number): Promise<{ totalMs: number; breakdownMs: Record<string, number> }>;
 }
 
 const bareStage: Stage = {
   name: 'bare',
-  async run({ detector, feeds }) {
+  async runOne({ detector, feeds }, i) {
     const t0 = performance.now();
-    for (const f of feeds) await detector.session.run(f);
-    return { elapsedMs: performance.now() - t0, frames: feeds.length, breakdownMs: {} };
+    await detector.session.run(feeds[i]);
+    return { totalMs: performance.now() - t0, breakdownMs: {} };
   },
 };
 
 const detectStage: Stage = {
   name: 'detect',
-  async run({ detector, frames }) {
-    const pre: number[] = [];
-    const inf: number[] = [];
-    const dec: number[] = [];
+  async runOne({ detector, frames }, i) {
     const t0 = performance.now();
-    for (const f of frames) {
-      await detector.detect(f);
-      pre.push(detector.lastTimings.preprocessMs);
-      inf.push(detector.lastTimings.inferenceMs);
-      dec.push(detector.lastTimings.decodeMs);
-    }
+    await detector.detect(frames[i]);
+    const { preprocessMs, inferenceMs, decodeMs } = detector.lastTimings;
     return {
-      elapsedMs: performance.now() - t0,
-      frames: frames.length,
-      breakdownMs: { preprocess: pre, inference: inf, decode: dec },
+      totalMs: performance.now() - t0,
+      breakdownMs: { preprocess: preprocessMs, inference: inferenceMs, decode: decodeMs },
     };
   },
 };
@@ -127,8 +124,8 @@ function parseArgs(argv: string[]): BenchOptions & { child?: string } {
   };
   const threads = get('threads');
   return {
-    frames: Number(get('frames') ?? 30),
-    blocks: Number(get('blocks') ?? 3),
+    frames: Number(get('frames') ?? 20),
+    rounds: Number(get('rounds') ?? 5),
     models: (get('models') ?? DEFAULT_MODELS.join(',')).split(','),
     clips: (get('clips') ?? DEFAULT_CLIPS.join(',')).split(','),
     threads: threads === undefined ? undefined : Number(threads),
@@ -138,7 +135,6 @@ function parseArgs(argv: string[]): BenchOptions & { child?: string } {
   };
 }
 
-const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : 0;
@@ -165,24 +161,29 @@ async function clipVariants(clipPath: string, detector: OnnxDetector): Promise<C
   ];
 }
 
-async function benchClip(detector: OnnxDetector, frames: RawFrame[], blocks: number): Promise<StageResult[]> {
+async function benchClip(detector: OnnxDetector, frames: RawFrame[], rounds: number): Promise<StageResult[]> {
   const ctx: StageContext = { detector, frames, feeds: frames.map((f) => detector.prepareFeeds(f)) };
-  // Warm both paths (JIT, resize tables for this frame size, allocator) before timing.
-  for (const stage of STAGES) await stage.run({ ...ctx, frames: frames.slice(0, 5), feeds: ctx.feeds.slice(0, 5) });
-  const rates = new Map<string, number[]>(STAGES.map((s) => [s.name, []]));
-  const breakdown = new Map<string, Record<string, number[]>>(STAGES.map((s) => [s.name, {}]));
-  for (let b = 0; b < blocks; b++) {
-    for (const stage of STAGES) {
-      const r = await stage.run(ctx);
-      rates.get(stage.name)!.push((r.frames * 1000) / r.elapsedMs);
-      const acc = breakdown.get(stage.name)!;
-      for (const [k, v] of Object.entries(r.breakdownMs)) acc[k] = [...(acc[k] ?? []), ...v];
+  // Warm every path (JIT, resize tables for this frame size, allocator) before timing.
+  for (let i = 0; i < Math.min(5, frames.length); i++) for (const stage of STAGES) await stage.runOne(ctx, i);
+  const totals = STAGES.map(() => [] as number[]);
+  const parts: Record<string, number[]>[] = STAGES.map(() => ({}));
+  let pair = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < frames.length; i++, pair++) {
+      // Alternate which stage goes first, so neither always inherits the other's cache state.
+      const order = pair % 2 === 0 ? STAGES.map((_, k) => k) : STAGES.map((_, k) => STAGES.length - 1 - k);
+      for (const k of order) {
+        const { totalMs, breakdownMs } = await STAGES[k].runOne(ctx, i);
+        totals[k].push(totalMs);
+        for (const [name, ms] of Object.entries(breakdownMs)) (parts[k][name] ??= []).push(ms);
+      }
     }
   }
-  return STAGES.map((s) => ({
+  return STAGES.map((s, k) => ({
     stage: s.name,
-    framesPerSecond: median(rates.get(s.name)!),
-    breakdownMs: Object.fromEntries(Object.entries(breakdown.get(s.name)!).map(([k, v]) => [k, mean(v)])),
+    framesPerSecond: 1000 / median(totals[k]),
+    ratioToBaseline: median(totals[k].map((ms, j) => totals[0][j] / ms)),
+    breakdownMs: Object.fromEntries(Object.entries(parts[k]).map(([name, v]) => [name, median(v)])),
   }));
 }
 
@@ -197,9 +198,10 @@ async function benchModel(modelId: string, opts: BenchOptions): Promise<ModelRes
   });
   const loadMs = performance.now() - t0;
 
-  // Memory of the detect path alone (no copies of prepared tensors yet): the first clip's frames through detect().
-  const firstClip = await readFrames(path.join(resolveVideosDir(), opts.clips[0]), CLIP_START_S, opts.frames);
-  for (let i = 0; i < 3; i++) for (const f of firstClip) await detector.detect(f);
+  // Memory of the detect path alone (no copies of prepared tensors yet): a few frames of the first clip through
+  // detect(), many times, before anything else is allocated.
+  const firstClip = await readFrames(path.join(resolveVideosDir(), opts.clips[0]), CLIP_START_S, 5);
+  for (let i = 0; i < 10; i++) for (const f of firstClip) await detector.detect(f);
   const rssDetectMb = process.memoryUsage().rss / MB;
   const framesHeldMb = firstClip.reduce((n, f) => n + f.data.length, 0) / MB;
 
@@ -212,7 +214,7 @@ async function benchModel(modelId: string, opts: BenchOptions): Promise<ModelRes
         clip,
         size: variant.label,
         frames: frames.length,
-        stages: await benchClip(detector, frames, opts.blocks),
+        stages: await benchClip(detector, frames, opts.rounds),
       });
     }
   }
@@ -271,7 +273,9 @@ function formatReport(results: ModelResult[], opts: BenchOptions, loadBefore: nu
   );
   lines.push(
     `Method: ${opts.frames} frames per clip from t=${CLIP_START_S} s decoded by ffmpeg to bgr24 up front; ` +
-      `${opts.blocks} alternating blocks per stage, median rate reported; resize filter ${opts.filter}. ` +
+      `${opts.rounds} rounds, stages interleaved frame by frame; rate = 1000 / median ms per frame, ratio = median ` +
+      `of per-frame ratios, sub-step times are medians; ` +
+      `resize filter ${opts.filter}. ` +
       `\`${baseline}\` = session.run on pre-processed tensors; \`detect\` = pre-process + inference + decode + NMS ` +
       `on raw bgr24 frames. Each model runs in its own process; RSS is that process's.`,
   );
@@ -297,7 +301,7 @@ function formatReport(results: ModelResult[], opts: BenchOptions, loadBefore: nu
         base.framesPerSecond.toFixed(1),
         ...others.flatMap((o) => {
           const s = c.stages.find((x) => x.stage === o)!;
-          return [s.framesPerSecond.toFixed(1), `${((100 * s.framesPerSecond) / base.framesPerSecond).toFixed(0)} %`];
+          return [s.framesPerSecond.toFixed(1), `${(100 * s.ratioToBaseline).toFixed(0)} %`];
         }),
         (det?.breakdownMs.preprocess ?? 0).toFixed(2),
         (det?.breakdownMs.inference ?? 0).toFixed(2),
