@@ -263,6 +263,25 @@ describe('FrameCapture', () => {
     await h.capture.close();
   });
 
+  it('exact mode refuses an ffmpeg output size other than the configured one instead of cutting garbage frames', async () => {
+    const h = harness();
+    h.capture.start();
+    h.last().stderr(
+      "Output #0, rawvideo, to 'pipe:1':",
+      '  Stream #0:0: Video: rawvideo (BGR[24] / 0x18524742), bgr24, 6x2, q=2-31, 10 fps, 10 tbn',
+    );
+    expect(h.statuses[1]).toMatchObject({
+      state: 'failed',
+      cause: 'ffmpeg-error',
+      reason: 'ffmpeg outputs 6x2, expected 4x2',
+      nextRetryMs: 1_000,
+    });
+    expect(h.decoders[0].kills).toBe(1);
+    h.last().frames(2, FRAME);
+    expect(h.capture.counters.framesDecoded).toBe(0);
+    await h.capture.close();
+  });
+
   it('close() during a backoff wait cancels the retry and ends frames()', async () => {
     const h = harness();
     h.capture.start();

@@ -165,7 +165,7 @@ export class FrameCapture {
     return this.mailbox.take();
   }
 
-  /** Frames as they come, newest first-come: a slow loop body skips (and counts) the frames it had no time for. */
+  /** Frames as they come; a slow loop body gets the newest frame and skips (and counts) those it had no time for. */
   async *frames(): AsyncGenerator<CapturedFrame, void, undefined> {
     for (;;) {
       const frame = await this.mailbox.take();
@@ -260,7 +260,20 @@ export class FrameCapture {
     const out = run.sizeParser.feed(line);
     if (out === null) return;
     if (this.outputFps === null && out.fps !== null) this.outputFps = out.fps;
-    if (this.fit !== 'keep-aspect' || run.splitter !== null) return;
+    if (this.fit === 'exact') {
+      // Frames are cut at the configured size; a mismatch would yield garbage frames, so refuse it loudly.
+      const { width, height } = this.options.output;
+      if (out.width !== width || out.height !== height) {
+        this.abort(
+          run,
+          'failed',
+          'ffmpeg-error',
+          `ffmpeg outputs ${out.width}x${out.height}, expected ${width}x${height}`,
+        );
+      }
+      return;
+    }
+    if (run.splitter !== null) return;
     this.size = { width: out.width, height: out.height };
     run.splitter = this.makeSplitter(run, out.width, out.height);
     const pending = run.pending;
