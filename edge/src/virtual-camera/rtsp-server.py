@@ -17,6 +17,7 @@ exits on SIGTERM / SIGINT.
 
 import argparse
 import ctypes
+import os
 import signal
 import sys
 
@@ -134,9 +135,12 @@ def main():
     parser.add_argument("--fps", default="25/1", help="frame rate of the clip as num/den")
     parser.add_argument("--stream", action="append", type=parse_stream, required=True, help="/path=WxH")
     parser.add_argument("--transport", choices=["tcp+udp", "tcp", "udp"], default="tcp+udp")
-    parser.add_argument("--username", help="require RTSP Digest auth with these credentials")
-    parser.add_argument("--password", default="")
+    # Credentials come through the environment so they never show in `ps`.
+    parser.add_argument("--username-env", help="require RTSP Digest auth; user name in this env variable")
+    parser.add_argument("--password-env", help="password for --username-env, in this env variable")
     args = parser.parse_args()
+    username = os.environ.get(args.username_env, "") if args.username_env else ""
+    password = os.environ.get(args.password_env, "") if args.password_env else ""
 
     Gst.init(None)
     fps = tuple(int(x) for x in args.fps.split("/", 1))
@@ -152,13 +156,13 @@ def main():
     }[args.transport]
 
     permissions = None
-    if args.username:
+    if username:
         auth = GstRtspServer.RTSPAuth()
         # Digest like most cameras (PyGObject cannot OR this enum to offer Basic as well).
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         token = GstRtspServer.RTSPToken()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
-        auth.add_digest(args.username, args.password, token)
+        auth.add_digest(username, password, token)
         server.set_auth(auth)
         permissions = GstRtspServer.RTSPPermissions()
         permissions.add_role("viewer")
