@@ -54,6 +54,11 @@ export class RtspServerProcess {
     return this.boundPort;
   }
 
+  /** PID of the running server, null when stopped. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   get running(): boolean {
     return this.child !== null;
   }

@@ -55,6 +55,8 @@ export interface VirtualCamera {
   readonly discoveryPort: number | null;
   readonly profiles: readonly VirtualCameraProfile[];
   readonly rtspRunning: boolean;
+  /** PID of the RTSP server process, null while stopped. */
+  readonly rtspPid: number | null;
   /** Why the last ONVIF request was refused (never sent to the client). */
   readonly lastAuthFailure: string | null;
   /** Kills the RTSP server (a camera whose stream dies); ONVIF keeps answering. */
@@ -191,6 +193,9 @@ export async function startVirtualCamera(options: VirtualCameraOptions): Promise
     profiles: described,
     get rtspRunning() {
       return rtsp.running;
+    },
+    get rtspPid() {
+      return rtsp.pid;
     },
     get lastAuthFailure() {
       return onvif.lastAuthFailure;
