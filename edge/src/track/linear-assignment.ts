@@ -1,0 +1,71 @@
+import { munkres } from 'munkres';
+
+export interface Assignment {
+  /** [row, col] pairs, each with cost <= maxCost. */
+  matches: [row: number, col: number][];
+  unmatchedRows: number[];
+  unmatchedCols: number[];
+}
+
+/** Stands in for "forbidden"; far above any IoU cost (<= 1) so it is never worth choosing. */
+const FORBIDDEN = 1e6;
+
+/**
+ * Minimum-cost assignment of rows (tracks) to columns (detections) in which leaving a row and a column unmatched
+ * costs `maxCost` (half each), like `lap.lapjv(cost, extend_cost=True, cost_limit=maxCost)` that ByteTrack uses.
+ *
+ * Why the extension instead of a plain rectangular Hungarian followed by a threshold: a plain solver maximises the
+ * number of pairs first, so it may give up a near-perfect match to pair two mediocre ones (track A takes its
+ * second-best detection so that track B gets A's best). With the dummy rows and columns, a pair is only made when
+ * it is cheaper than leaving both sides unmatched, which is the optimal gated assignment.
+ *
+ * The solver is the `munkres` package (MIT, O(n^3), no dependencies). `cols` must be given when there are no rows
+ * (an empty matrix has no row to read the width from).
+ */
+export function solveAssignment(
+  cost: readonly (readonly number[])[],
+  maxCost: number,
+  cols: number = cost.length > 0 ? cost[0].length : 0,
+): Assignment {
+  const rows = cost.length;
+  if (rows === 0 || cols === 0) {
+    return { matches: [], unmatchedRows: range(rows), unmatchedCols: range(cols) };
+  }
+  const n = rows + cols;
+  const half = maxCost / 2;
+  const square: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row = new Array<number>(n);
+    for (let j = 0; j < n; j++) {
+      if (i < rows && j < cols) {
+        const c = cost[i][j];
+        row[j] = Number.isFinite(c) && c <= maxCost ? c : FORBIDDEN;
+      } else if (i < rows || j < cols) {
+        row[j] = half; // a real row to a dummy column, or a dummy row to a real column
+      } else {
+        row[j] = 0; // dummy to dummy
+      }
+    }
+    square.push(row);
+  }
+  const rowMatched = new Array<boolean>(rows).fill(false);
+  const colMatched = new Array<boolean>(cols).fill(false);
+  const matches: [number, number][] = [];
+  for (const [i, j] of munkres(square)) {
+    if (i < rows && j < cols && square[i][j] <= maxCost) {
+      matches.push([i, j]);
+      rowMatched[i] = true;
+      colMatched[j] = true;
+    }
+  }
+  matches.sort((a, b) => a[0] - b[0]);
+  return {
+    matches,
+    unmatchedRows: range(rows).filter((i) => !rowMatched[i]),
+    unmatchedCols: range(cols).filter((j) => !colMatched[j]),
+  };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
