@@ -53,6 +53,8 @@ export interface VirtualCamera {
   readonly endpointReference: string;
   /** UDP port answering WS-Discovery probes; null when discovery is off. */
   readonly discoveryPort: number | null;
+  /** Whether WS-Discovery joined the multicast group (false: only directed probes reach it). */
+  readonly discoveryMulticast: boolean;
   readonly profiles: readonly VirtualCameraProfile[];
   readonly rtspRunning: boolean;
   /** PID of the RTSP server process, null while stopped. */
@@ -190,6 +192,7 @@ export async function startVirtualCamera(options: VirtualCameraOptions): Promise
     snapshotUrl: described[0].snapshotUrl,
     endpointReference,
     discoveryPort: discovery ? discovery.port : null,
+    discoveryMulticast: discovery?.joinedMulticast ?? false,
     profiles: described,
     get rtspRunning() {
       return rtsp.running;

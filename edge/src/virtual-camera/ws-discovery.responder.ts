@@ -49,6 +49,8 @@ export class WsDiscoveryResponder {
   private readonly seen: string[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private boundPort = 0;
+  /** Whether the multicast group could be joined on at least one interface. */
+  joinedMulticast = false;
   /** Probes answered, for diagnostics. */
   answered = 0;
 
@@ -81,10 +83,8 @@ export class WsDiscoveryResponder {
         // An interface without multicast (or already joined through another alias) is skipped.
       }
     }
-    if (joined === 0) {
-      this.socket.close();
-      throw new Error(`cannot join ${WS_DISCOVERY_GROUP} on ${interfaces.join(', ') || 'any interface'}`);
-    }
+    // Without a multicast-capable interface the device still answers directed (unicast) probes.
+    this.joinedMulticast = joined > 0;
   }
 
   async close(): Promise<void> {
