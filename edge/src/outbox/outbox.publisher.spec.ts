@@ -1,0 +1,212 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeMessage, parseMessage, topics } from '@vigil/contracts';
+import { OutboxPublisher, resendDelay, type OutboxTransport } from './outbox.publisher';
+import { Outbox } from './outbox.store';
+import { cameraStatusItem, crossingItem, tagOf } from './testing/outbox-messages';
+
+const node = { siteId: 'site-1', nodeId: 'node-1' };
+
+/** Stands in for the MQTT session: records publishes, and PUBACKs them now or when told. */
+class FakeTransport implements OutboxTransport {
+  connected = true;
+  receiveMaximum: number | null = null;
+  autoAck = true;
+  readonly sent: { topic: string; payload: Buffer; retain: boolean; seq: number; bootId: string; tag: number }[] = [];
+  private readonly pending: (() => void)[] = [];
+  private readonly listeners = new Set<(c: boolean) => void>();
+  maxPending = 0;
+
+  onConnectionChange(l: (c: boolean) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  setConnected(c: boolean): void {
+    this.connected = c;
+    for (const l of this.listeners) l(c);
+  }
+
+  publishRaw(topic: string, payload: Buffer, retain = false): Promise<void> {
+    const r = parseMessage(topic, payload);
+    if (!r.ok || r.kind === 'evidence_jpeg') throw new Error('unexpected payload');
+    const m = r.message as unknown as { bootId: string; seq: number } & Record<string, unknown>;
+    this.sent.push({ topic, payload, retain, seq: m.seq, bootId: m.bootId, tag: tagOf(m) ?? -1 });
+    if (this.autoAck) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.pending.push(resolve);
+      this.maxPending = Math.max(this.maxPending, this.pending.length);
+    });
+  }
+
+  ackAll(): void {
+    for (const r of this.pending.splice(0)) r();
+  }
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('OutboxPublisher', () => {
+  let dir: string;
+  let outbox: Outbox;
+  let transport: FakeTransport;
+  let publisher: OutboxPublisher;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-publisher-'));
+    outbox = Outbox.open({ dir, node });
+    transport = new FakeTransport();
+  });
+  afterEach(async () => {
+    await publisher?.stop(0);
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = (o: ConstructorParameters<typeof OutboxPublisher>[2] = {}) => {
+    publisher = new OutboxPublisher(outbox, transport, { maintenanceMs: 10, ...o });
+    publisher.start();
+  };
+
+  it('publishes in outbox order with at most `window` awaiting PUBACK, and deletes nothing on PUBACK', async () => {
+    transport.autoAck = false;
+    outbox.enqueueMany(Array.from({ length: 50 }, (_, k) => crossingItem(k)));
+    start({ window: 8 });
+    await until('first window', () => transport.sent.length === 8);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(transport.sent).toHaveLength(8);
+    while (transport.sent.length < 50) {
+      transport.ackAll();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    transport.ackAll();
+    expect(transport.maxPending).toBe(8);
+    expect(transport.sent.map((s) => s.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(transport.sent.map((s) => s.tag)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(outbox.depth).toBe(50);
+
+    publisher.handleCommit({ bootId: outbox.bootId, upToSeq: 30 });
+    expect(outbox.depth).toBe(20);
+    expect(publisher.uncommitted).toBe(20);
+  });
+
+  it('honours a smaller MQTT 5 receive maximum from the broker', async () => {
+    transport.autoAck = false;
+    transport.receiveMaximum = 3;
+    outbox.enqueueMany(Array.from({ length: 10 }, (_, k) => crossingItem(k)));
+    start({ window: 8 });
+    await until('window of 3', () => transport.sent.length === 3);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(transport.sent).toHaveLength(3);
+    transport.ackAll();
+  });
+
+  it('pauses while disconnected and resumes on reconnect', async () => {
+    transport.setConnected(false);
+    start();
+    outbox.enqueueMany(Array.from({ length: 5 }, (_, k) => crossingItem(k)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(transport.sent).toHaveLength(0);
+    transport.setConnected(true);
+    await until('all five', () => transport.sent.length === 5);
+    expect(transport.sent.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('stops taking new entries past the commit window until the centre commits', async () => {
+    outbox.enqueueMany(Array.from({ length: 30 }, (_, k) => crossingItem(k)));
+    start({ commitWindow: 10, window: 4 });
+    await until('commit window', () => transport.sent.length === 10);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(transport.sent).toHaveLength(10);
+    const commit = encodeMessage('commit', { bootId: outbox.bootId, upToSeq: 6, ts: new Date().toISOString() });
+    const r = publisher.handleCentreMessage(topics.centre('commit', node), commit);
+    expect(r.ok && r.kind).toBe('commit');
+    await until('six more', () => transport.sent.length === 16);
+    expect(transport.sent.at(-1)?.seq).toBe(16);
+  });
+
+  it('replays requested ranges with the original identities and counts what it no longer has', async () => {
+    outbox.enqueueMany(Array.from({ length: 20 }, (_, k) => crossingItem(k)));
+    start({ window: 4 });
+    await until('all twenty', () => transport.sent.length === 20);
+    publisher.handleCommit({ bootId: outbox.bootId, upToSeq: 5 });
+    const first = new Map(transport.sent.map((s) => [s.seq, s.payload.toString()]));
+    transport.sent.length = 0;
+    const replay = encodeMessage('replay', {
+      requestId: '0e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b',
+      bootId: outbox.bootId,
+      ranges: [
+        { from: 3, to: 8 },
+        { from: 12, to: 12 },
+      ],
+      ts: new Date().toISOString(),
+    });
+    publisher.handleCentreMessage(topics.centre('replay', node), replay);
+    await until('replayed', () => transport.sent.length === 4);
+    expect(transport.sent.map((s) => s.seq)).toEqual([6, 7, 8, 12]);
+    for (const s of transport.sent) expect(s.payload.toString()).toBe(first.get(s.seq));
+    expect(publisher.counters).toMatchObject({ replayed: 4, replayMissing: 3 });
+  });
+
+  it('doubles the resend delay per attempt up to the cap', () => {
+    expect([0, 1, 2, 3, 4, 50].map((a) => resendDelay(a, 30_000, 600_000))).toEqual([
+      30_000, 60_000, 120_000, 240_000, 480_000, 600_000,
+    ]);
+  });
+
+  it('resends what the centre has not committed after the timeout, with the same identity', async () => {
+    outbox.enqueueMany([crossingItem(1), crossingItem(2)]);
+    start({ resendAfterMs: 40, resendMaxMs: 80 });
+    await until('first sends', () => transport.sent.length === 2);
+    publisher.handleCommit({ bootId: outbox.bootId, upToSeq: 1 });
+    await until('two resends of seq 2', () => transport.sent.filter((s) => s.seq === 2).length >= 3);
+    const sends = transport.sent.filter((s) => s.seq === 2);
+    expect(new Set(sends.map((s) => s.payload.toString())).size).toBe(1);
+    expect(transport.sent.filter((s) => s.seq === 1)).toHaveLength(1);
+    expect(publisher.counters.resent).toBeGreaterThanOrEqual(2);
+    publisher.handleCommit({ bootId: outbox.bootId, upToSeq: 2 });
+    expect(publisher.uncommitted).toBe(0);
+    expect(await publisher.drain(100)).toBe(true);
+  });
+
+  it('sets the retained flag only for the newest status of a topic', async () => {
+    outbox.enqueueMany([cameraStatusItem(0), cameraStatusItem(1)]);
+    start();
+    await until('two statuses', () => transport.sent.length === 2);
+    publisher.handleReplay({ bootId: outbox.bootId, ranges: [{ from: 1, to: 2 }] });
+    await until('replayed', () => transport.sent.length === 4);
+    expect(transport.sent.map((s) => [s.seq, s.retain])).toEqual([
+      [1, true],
+      [2, true],
+      [1, false],
+      [2, true],
+    ]);
+  });
+
+  it('re-publishes entries left by an earlier boot with their original identity, before new ones', async () => {
+    outbox.enqueueMany([crossingItem(1), crossingItem(2), crossingItem(3)]);
+    const oldBoot = outbox.bootId;
+    outbox.takeForPublish(0, 2); // 1 and 2 went out before the "crash"
+    outbox.close();
+    outbox = Outbox.open({ dir, node });
+    outbox.enqueue(crossingItem(4));
+    start();
+    await until('all four', () => transport.sent.length === 4);
+    expect(transport.sent.map((s) => [s.bootId === oldBoot ? 'old' : 'new', s.seq, s.tag])).toEqual([
+      ['old', 1, 1],
+      ['old', 2, 2],
+      ['new', 1, 3],
+      ['new', 2, 4],
+    ]);
+    publisher.handleCommit({ bootId: oldBoot, upToSeq: 2 });
+    publisher.handleCommit({ bootId: outbox.bootId, upToSeq: 2 });
+    expect(await publisher.drain(1000)).toBe(true);
+  });
+});

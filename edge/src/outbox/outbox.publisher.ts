@@ -1,0 +1,321 @@
+import { parseMessage, type CommitAck, type ParseResult, type ReplayRequest } from '@vigil/contracts';
+import type { Outbox } from './outbox.store';
+import { noopOutboxLogger, type OutboxLogger, type PublishableEntry } from './outbox.types';
+
+/** What the publisher needs from the MQTT session (EdgeMqttClient implements it). */
+export interface OutboxTransport {
+  readonly connected: boolean;
+  /** MQTT 5 receive maximum announced by the broker, null when it said nothing (3.1.1). */
+  readonly receiveMaximum: number | null;
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+  /** QoS 1 publish; resolves on the broker's PUBACK. */
+  publishRaw(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
+}
+
+export interface OutboxPublisherOptions {
+  /** Most publishes awaiting the broker's PUBACK at once. Default 16 (capped by the broker's receive maximum). */
+  window?: number;
+  /**
+   * Most entries published but not yet committed by the centre. Past it, new entries wait: publishing further
+   * only fills the broker's queue (which drops beyond its limit) while the centre is away. Default 2000.
+   */
+  commitWindow?: number;
+  /** Resend an entry the centre has not committed after this long (it may have been lost). Default 30 s. */
+  resendAfterMs?: number;
+  /** Resend delays double per attempt up to this. Default 10 min. */
+  resendMaxMs?: number;
+  /** A publish without PUBACK after this long frees its window slot (the entry stays for a resend). Default 30 s. */
+  publishTimeoutMs?: number;
+  /** Period of the resend scan and the age bound. Default 1 s. */
+  maintenanceMs?: number;
+  now?: () => number;
+  logger?: OutboxLogger;
+}
+
+export interface PublisherCounters {
+  /** First publications (each entry once per process). */
+  published: number;
+  /** Publications because the commit timed out. */
+  resent: number;
+  /** Publications asked for by a replay request. */
+  replayed: number;
+  /** Seqs a replay asked for that the outbox no longer holds (already committed, or evicted). */
+  replayMissing: number;
+  commitAcks: number;
+  /** Entries deleted because a commit acknowledgement covered them. */
+  committed: number;
+  publishErrors: number;
+  publishTimeouts: number;
+}
+
+interface SentState {
+  sentAt: number;
+  attempts: number;
+}
+
+type SendReason = 'first' | 'resend' | 'replay';
+
+interface ReplayRange {
+  bootId: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Moves outbox entries to the broker: QoS 1, in outbox order, at most `window` awaiting PUBACK, nothing while the
+ * link is down. Deletes nothing on PUBACK: entries leave the outbox only through the centre's commit ack (or the
+ * bounds). Replays what the centre asks for and resends what it has not committed in time.
+ */
+export class OutboxPublisher {
+  private cursor = 0;
+  private inflight = 0;
+  private readonly sent = new Map<number, SentState>();
+  private readonly retainedUpTo = new Map<string, number>();
+  private firstPass: PublishableEntry[] = [];
+  private urgent: { entry: PublishableEntry; reason: SendReason }[] = [];
+  private readonly replays: ReplayRange[] = [];
+  private wake: (() => void) | null = null;
+  private dirty = false;
+  private stopped = true;
+  private loopDone: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly o: Required<Omit<OutboxPublisherOptions, 'logger' | 'now'>>;
+  private readonly now: () => number;
+  private readonly logger: OutboxLogger;
+  readonly counters: PublisherCounters = {
+    published: 0,
+    resent: 0,
+    replayed: 0,
+    replayMissing: 0,
+    commitAcks: 0,
+    committed: 0,
+    publishErrors: 0,
+    publishTimeouts: 0,
+  };
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly transport: OutboxTransport,
+    options: OutboxPublisherOptions = {},
+  ) {
+    this.o = {
+      window: options.window ?? 16,
+      commitWindow: options.commitWindow ?? 2000,
+      resendAfterMs: options.resendAfterMs ?? 30_000,
+      resendMaxMs: options.resendMaxMs ?? 600_000,
+      publishTimeoutMs: options.publishTimeoutMs ?? 30_000,
+      maintenanceMs: options.maintenanceMs ?? 1000,
+    };
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? noopOutboxLogger;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribe.push(
+      this.outbox.onEnqueued(() => this.notify()),
+      this.outbox.onRemoved((ids) => {
+        for (const id of ids) this.sent.delete(id);
+        this.notify();
+      }),
+      this.transport.onConnectionChange(() => this.notify()),
+    );
+    this.timer = setInterval(() => this.maintain(), this.o.maintenanceMs);
+    this.timer.unref();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops publishing; waits (bounded) for the publishes awaiting PUBACK. The outbox stays open. */
+  async stop(waitMs = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.notify();
+    await this.loopDone;
+    const deadline = this.now() + waitMs;
+    while (this.inflight > 0 && this.now() < deadline) await delay(20);
+  }
+
+  /** Resolves true once the outbox is empty (every entry committed or evicted), false after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = this.now() + timeoutMs;
+    while (this.outbox.depth > 0) {
+      if (this.now() >= deadline) return false;
+      await delay(25);
+    }
+    return true;
+  }
+
+  /** Entries published (in this process) and not yet committed. */
+  get uncommitted(): number {
+    return this.sent.size;
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /**
+   * Handles a message from the centre's topics of this node: commit acks and replay requests are acted on; the
+   * parse result is returned so the caller can take the rest (configuration).
+   */
+  handleCentreMessage(topic: string, payload: Buffer): ParseResult {
+    const r = parseMessage(topic, payload);
+    if (!r.ok) {
+      this.logger.warn({ topic, code: r.error.code, reason: r.error.reason }, 'invalid message from the centre');
+      return r;
+    }
+    if (r.kind === 'commit') this.handleCommit(r.message);
+    else if (r.kind === 'replay') this.handleReplay(r.message);
+    return r;
+  }
+
+  handleCommit(ack: Pick<CommitAck, 'bootId' | 'upToSeq'>): number {
+    this.counters.commitAcks++;
+    const n = this.outbox.commit(ack.bootId, ack.upToSeq);
+    this.counters.committed += n;
+    return n;
+  }
+
+  handleReplay(req: Pick<ReplayRequest, 'bootId' | 'ranges'>): void {
+    for (const r of req.ranges) this.replays.push({ bootId: req.bootId, from: r.from, to: r.to });
+    this.logger.info({ bootId: req.bootId, ranges: req.ranges }, 'replay requested');
+    this.notify();
+  }
+
+  private notify(): void {
+    this.dirty = true;
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async sleep(): Promise<void> {
+    if (this.dirty) {
+      this.dirty = false;
+      return;
+    }
+    await new Promise<void>((resolve) => (this.wake = resolve));
+    this.dirty = false;
+  }
+
+  private windowSize(): number {
+    const max = this.transport.receiveMaximum;
+    return Math.max(1, max !== null ? Math.min(this.o.window, max) : this.o.window);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const job = this.transport.connected && this.inflight < this.windowSize() ? this.next() : null;
+      if (job) this.send(job.entry, job.reason);
+      else await this.sleep();
+    }
+  }
+
+  /** Replays first (the centre is waiting on them), then resends, then new entries in outbox order. */
+  private next(): { entry: PublishableEntry; reason: SendReason } | null {
+    if (this.urgent.length === 0) this.fillReplays();
+    const urgent = this.urgent.shift();
+    if (urgent) return urgent;
+    if (this.firstPass.length === 0 && this.sent.size < this.o.commitWindow) {
+      const room = Math.min(this.windowSize(), this.o.commitWindow - this.sent.size);
+      this.firstPass = this.outbox.takeForPublish(this.cursor, room);
+      const last = this.firstPass.at(-1);
+      if (last) this.cursor = last.id;
+    }
+    const entry = this.firstPass.shift();
+    return entry ? { entry, reason: 'first' } : null;
+  }
+
+  private fillReplays(): void {
+    const limit = this.windowSize();
+    while (this.urgent.length === 0 && this.replays.length > 0) {
+      const r = this.replays[0];
+      const found = this.outbox.findRange(r.bootId, r.from, r.to, limit);
+      const last = found.at(-1);
+      if (found.length < limit || !last || last.seq >= r.to) {
+        this.counters.replayMissing += r.to - r.from + 1 - found.length;
+        this.replays.shift();
+      } else {
+        this.counters.replayMissing += last.seq - r.from + 1 - found.length;
+        r.from = last.seq + 1;
+      }
+      for (const entry of found) this.urgent.push({ entry, reason: 'replay' });
+    }
+  }
+
+  private send(entry: PublishableEntry, reason: SendReason): void {
+    const now = this.now();
+    const previous = this.sent.get(entry.id);
+    if (reason === 'first') this.counters.published++;
+    else if (reason === 'resend') this.counters.resent++;
+    else this.counters.replayed++;
+    // Re-inserted so that the map stays ordered by last send (the resend scan stops at the first recent one).
+    this.sent.delete(entry.id);
+    this.sent.set(entry.id, { sentAt: now, attempts: previous ? previous.attempts + 1 : 0 });
+    // Retained topics (status): only the newest entry of a topic may set the retained value, so a replay or a
+    // resend of an old status never overwrites a newer one on the broker.
+    let retain = false;
+    if (entry.retain && entry.id >= (this.retainedUpTo.get(entry.topic) ?? 0)) {
+      this.retainedUpTo.set(entry.topic, entry.id);
+      retain = true;
+    }
+    this.inflight++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      this.inflight--;
+      this.notify();
+    };
+    const timeout = setTimeout(() => {
+      this.counters.publishTimeouts++;
+      settle();
+    }, this.o.publishTimeoutMs);
+    timeout.unref();
+    this.transport.publishRaw(entry.topic, entry.payload, retain).then(settle, (err: Error) => {
+      this.counters.publishErrors++;
+      this.logger.debug({ err: err.message, bootId: entry.bootId, seq: entry.seq }, 'publish failed, will resend');
+      settle();
+    });
+  }
+
+  /** Age bound, and entries whose commit is overdue go back to the front of the queue. */
+  private maintain(): void {
+    if (this.stopped) return;
+    try {
+      this.outbox.enforceAge();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'outbox age bound failed');
+    }
+    if (!this.transport.connected || this.urgent.length > 0) return this.notify();
+    const now = this.now();
+    const due: number[] = [];
+    for (const [id, s] of this.sent) {
+      if (now - s.sentAt < this.o.resendAfterMs) break;
+      if (now - s.sentAt >= resendDelay(s.attempts, this.o.resendAfterMs, this.o.resendMaxMs)) due.push(id);
+      if (due.length >= this.o.commitWindow) break;
+    }
+    if (due.length > 0) {
+      const found = this.outbox.getSequenced(due);
+      const stillThere = new Set(found.map((e) => e.id));
+      for (const id of due) if (!stillThere.has(id)) this.sent.delete(id);
+      for (const entry of found) this.urgent.push({ entry, reason: 'resend' });
+      this.logger.info({ count: found.length }, 'resending entries the centre has not committed');
+    }
+    this.notify();
+  }
+}
+
+/** Wait before resending an entry already sent `attempts` + 1 times: doubling from `afterMs`, capped at `maxMs`. */
+export function resendDelay(attempts: number, afterMs: number, maxMs: number): number {
+  return Math.min(maxMs, afterMs * 2 ** Math.min(attempts, 30));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
