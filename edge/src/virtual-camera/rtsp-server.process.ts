@@ -44,6 +44,7 @@ export class RtspServerProcess {
   private child: ChildProcess | null = null;
   private boundPort: number;
   private stderrTail = '';
+  private paused = false;
 
   constructor(private readonly options: RtspServerProcessOptions) {
     this.boundPort = options.port ?? 0;
@@ -106,6 +107,22 @@ export class RtspServerProcess {
     }
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing is sent or answered, like a hung camera, which
+   * only a watchdog notices. `resume()` continues where it stopped.
+   */
+  pause(): void {
+    if (!this.child) throw new Error('RTSP server is not running');
+    this.child.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.child) throw new Error('RTSP server is not running');
+    this.child.kill('SIGCONT');
+    this.paused = false;
+  }
+
   /** SIGTERM, then SIGKILL if the server has not exited after a grace period. Resolves once it has exited. */
   async stop(): Promise<void> {
     const child = this.child;
@@ -114,6 +131,9 @@ export class RtspServerProcess {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
+    // A stopped process only acts on SIGTERM once continued.
+    if (this.paused) child.kill('SIGCONT');
+    this.paused = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);

@@ -118,10 +118,11 @@ class LiveClipFactory(GstRtspServer.RTSPMediaFactory):
 
 
 def die_with_parent():
-    # PR_SET_PDEATHSIG: if the Node process that started us dies without stopping us,
-    # the kernel sends SIGTERM, so no orphaned server keeps a port or the CPU busy.
+    # PR_SET_PDEATHSIG: if the Node process that started us dies without stopping us, the kernel
+    # kills us, so no orphaned server keeps a port or the CPU busy. SIGKILL because a server
+    # frozen with SIGSTOP (a simulated hung camera) would never act on SIGTERM.
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except OSError:
         pass
 

@@ -151,10 +151,49 @@ describe('virtual camera', () => {
     expect([up.ok, up.frames]).toEqual([true, 10]);
   });
 
-  it('leaves no RTSP server process behind once closed', async () => {
+  it('pauseRtsp freezes the server like a hung camera (a new pull times out); resumeRtsp lets it answer again', async () => {
+    cam.pauseRtsp();
+    try {
+      // -timeout: ffmpeg's RTSP socket I/O timeout (µs); the frozen server accepts the TCP connection but never answers.
+      const { ok, stderr } = await execFileAsync(
+        'ffmpeg',
+        [
+          '-nostdin',
+          '-v',
+          'error',
+          '-timeout',
+          '1500000',
+          '-rtsp_transport',
+          'tcp',
+          '-i',
+          cam.rtspUrl,
+          '-frames:v',
+          '1',
+          '-f',
+          'null',
+          '-',
+        ],
+        { timeout: 30_000 },
+      ).then(
+        () => ({ ok: true, stderr: '' }),
+        (err: { stderr?: string }) => ({ ok: false, stderr: err.stderr ?? '' }),
+      );
+      // Not refused: the server is alive and accepted the connection, it just never answered.
+      expect(ok).toBe(false);
+      expect(stderr).not.toMatch(/refused/i);
+      expect(alive(cam.rtspPid as number)).toBe(true);
+    } finally {
+      cam.resumeRtsp();
+    }
+    const up = await pull(cam.rtspUrl, 'tcp', 5, 768, 576);
+    expect([up.ok, up.frames]).toEqual([true, 5]);
+  });
+
+  it('leaves no RTSP server process behind once closed, even a paused one', async () => {
     const other = await startVirtualCamera({ clip: VTEST, username: USER, password: PASS, discovery: false });
     const otherPid = other.rtspPid as number;
     expect(alive(otherPid)).toBe(true);
+    other.pauseRtsp();
     await other.close();
     expect(alive(otherPid)).toBe(false);
   });

@@ -65,6 +65,10 @@ export interface VirtualCamera {
   stopRtsp(): Promise<void>;
   /** Starts the RTSP server again on the same port. */
   startRtsp(): Promise<void>;
+  /** Freezes the RTSP server (SIGSTOP): connections stay open, nothing flows, a hung camera. */
+  pauseRtsp(): void;
+  /** Lets a paused RTSP server continue. */
+  resumeRtsp(): void;
   close(): Promise<void>;
 }
 
@@ -205,6 +209,8 @@ export async function startVirtualCamera(options: VirtualCameraOptions): Promise
     },
     stopRtsp: () => rtsp.stop(),
     startRtsp: () => rtsp.start(),
+    pauseRtsp: () => rtsp.pause(),
+    resumeRtsp: () => rtsp.resume(),
     close: async () => {
       if (closed) return;
       closed = true;
