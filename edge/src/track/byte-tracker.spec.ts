@@ -157,6 +157,15 @@ describe('ByteTracker', () => {
     }
   });
 
+  it('keeps a fast object whose boxes barely overlap between frames (buffered IoU), which plain IoU loses', () => {
+    // 0.07 per frame with a 0.08 wide box: plain IoU between frames is 0.07, too little to match.
+    const frames = Array.from({ length: 12 }, (_, k) => [det(boxAt(0.05 + 0.07 * k, 0.5))]);
+    const buffered = run(new ByteTracker(), frames);
+    expect(new Set(buffered.slice(1).map((f) => f[0]?.id))).toEqual(new Set([1]));
+    const plain = run(new ByteTracker({ bufferScale: 0 }), frames);
+    expect(plain.every((f) => f.length === 0)).toBe(true);
+  });
+
   it('refuses frame times that go backwards and bad options', () => {
     const tracker = new ByteTracker();
     tracker.update([], 1000);

@@ -28,6 +28,10 @@ export interface ByteTrackerOptions {
   confirmHits: number;
   /** A lost track overlapping a tracked one by more than this IoU is a duplicate and is dropped: 0.85. */
   duplicateIou: number;
+  /** Buffered-IoU expansion (C-BIoU, Yang et al. 2023): each side of both boxes grows by this share of the box's
+   *  width/height in a second pass for what plain IoU left unmatched, and for tentative tracks (which have no
+   *  velocity yet). Keeps fast or low-frame-rate objects whose boxes no longer overlap between frames. 0 = off. */
+  bufferScale: number;
   /** Only associate detections and tracks of the same class group (class-groups.ts). */
   classGating: boolean;
   /** Kalman noise model. */
@@ -45,9 +49,18 @@ export const DEFAULT_BYTE_TRACKER_OPTIONS: Readonly<ByteTrackerOptions> = {
   lostBufferSeconds: 1.5,
   confirmHits: 2,
   duplicateIou: 0.85,
+  bufferScale: 0.5,
   classGating: true,
   noise: DEFAULT_KALMAN_NOISE,
 };
+
+/** The box grown by `scale` of its width and height on every side (buffered IoU). */
+function expand(box: Box, scale: number): Box {
+  if (scale === 0) return box;
+  const dx = (box[2] - box[0]) * scale;
+  const dy = (box[3] - box[1]) * scale;
+  return [box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy];
+}
 
 class Track {
   id: number | null = null;
@@ -129,6 +142,7 @@ export class ByteTracker {
       throw new RangeError('tracker scores must satisfy lowScore <= highScore <= newTrackScore');
     }
     if (!(o.lostBufferSeconds >= 0)) throw new RangeError('lostBufferSeconds must be >= 0');
+    if (!(o.bufferScale >= 0)) throw new RangeError('bufferScale must be >= 0');
     if (!(Number.isInteger(o.confirmHits) && o.confirmHits >= 1)) throw new RangeError('confirmHits must be >= 1');
   }
 
@@ -150,21 +164,29 @@ export class ByteTracker {
     const confirmed = this.tracks.filter((t) => t.state !== 'tentative');
     const tentative = this.tracks.filter((t) => t.state === 'tentative');
 
-    // Stage 1: high-score detections against every confirmed track, tracked or lost.
+    // Stage 1: high-score detections against every confirmed track, tracked or lost; then, for what is left,
+    // the same with buffered boxes (fast objects, low frame rates).
     const s1 = this.associate(confirmed, high, o.matchCost, o.fuseScore);
     for (const [ti, di] of s1.matches) this.reacquire(confirmed[ti], high[di], tMs);
+    let unmatchedTracks = s1.unmatchedRows.map((i) => confirmed[i]);
+    let leftover = s1.unmatchedCols.map((i) => high[i]);
+    if (o.bufferScale > 0) {
+      const s1b = this.associate(unmatchedTracks, leftover, o.matchCost, o.fuseScore, o.bufferScale);
+      for (const [ti, di] of s1b.matches) this.reacquire(unmatchedTracks[ti], leftover[di], tMs);
+      unmatchedTracks = s1b.unmatchedRows.map((i) => unmatchedTracks[i]);
+      leftover = s1b.unmatchedCols.map((i) => leftover[i]);
+    }
 
     // Stage 2: low-score detections (occluded, blurred objects) keep tracks that were tracked until now alive.
     // Lost tracks are not offered low detections: that is where false matches would come from.
-    const pending = s1.unmatchedRows.map((i) => confirmed[i]).filter((t) => wasTracked.has(t));
+    const pending = unmatchedTracks.filter((t) => wasTracked.has(t));
     const s2 = this.associate(pending, low, o.lowMatchCost, false);
     for (const [ti, di] of s2.matches) this.reacquire(pending[ti], low[di], tMs);
     for (const i of s2.unmatchedRows) pending[i].state = 'lost';
 
     // Stage 3: tentative tracks against the high detections left over; a miss kills a tentative track at once,
     // so a one-frame false detection never gets an id.
-    const leftover = s1.unmatchedCols.map((i) => high[i]);
-    const s3 = this.associate(tentative, leftover, o.tentativeMatchCost, o.fuseScore);
+    const s3 = this.associate(tentative, leftover, o.tentativeMatchCost, o.fuseScore, o.bufferScale);
     const removed = new Set<Track>();
     for (const [ti, di] of s3.matches) {
       const t = tentative[ti];
@@ -218,14 +240,15 @@ export class ByteTracker {
     t.state = 'tracked';
   }
 
-  private associate(tracks: Track[], dets: TrackerDetection[], maxCost: number, fuseScore: boolean) {
+  private associate(tracks: Track[], dets: TrackerDetection[], maxCost: number, fuseScore: boolean, buffer = 0) {
     const gating = this.options.classGating;
+    const detBoxes = dets.map((d) => expand(d.box, buffer));
     const cost = tracks.map((t) => {
-      const predicted = t.filter.box();
+      const predicted = expand(t.filter.box(), buffer);
       const group = classGroupOf(t.cls);
-      return dets.map((d) => {
+      return dets.map((d, j) => {
         if (gating && classGroupOf(d.cls) !== group) return Infinity;
-        const iou = boxIoU(predicted, d.box);
+        const iou = boxIoU(predicted, detBoxes[j]);
         return 1 - (fuseScore ? iou * d.score : iou);
       });
     });
