@@ -1,0 +1,114 @@
+import { topics, type EdgeCameraKind, type EdgeNodeKind } from '@vigil/contracts';
+import {
+  IngestStore,
+  type CommitResult,
+  type CommittedStream,
+  type DeadLetterRow,
+  type IngestItem,
+} from '../ingest/ingest.types';
+import { advance, emptySequenceState } from '../ingest/sequence-tracker';
+import type { Database } from './database.types';
+import {
+  DEAD_LETTER_DEFAULT_MAX_ROWS,
+  DeadLetterRepository,
+  type DeadLetterInput,
+} from './repositories/dead-letter.repository';
+import { DeliveryStateRepository, deliveryKey, type StreamRef } from './repositories/delivery-state.repository';
+import { IngestRepository, type RejectedItem } from './repositories/ingest.repository';
+
+/** Envelope fields every edge message has (the evidence image carries them in its header). */
+function envelope(item: IngestItem): { bootId: string; seq?: number } {
+  const m = item.message as { bootId?: string; seq?: number; header?: { bootId: string; seq: number } };
+  return m.header ?? { bootId: m.bootId ?? '', seq: m.seq };
+}
+
+/** The topic an item came from (rebuilt from its identity), for the dead letter of a message the tables refuse. */
+function topicOf(item: IngestItem): string {
+  return item.cameraId
+    ? topics.edgeCamera(item.kind as EdgeCameraKind, {
+        siteId: item.siteId,
+        nodeId: item.nodeId,
+        cameraId: item.cameraId,
+      })
+    : topics.edgeNode(item.kind as EdgeNodeKind, { siteId: item.siteId, nodeId: item.nodeId });
+}
+
+function rejectedToDeadLetter(r: RejectedItem): DeadLetterInput {
+  const m = r.item.message as { header?: unknown };
+  const payload = Buffer.from(JSON.stringify(m.header ?? r.item.message), 'utf8');
+  return { topic: topicOf(r.item), code: r.code, path: null, reason: r.reason, payload, receivedAt: r.item.receivedAt };
+}
+
+/**
+ * The ingest's storage over PostgreSQL / TimescaleDB. One transaction per batch: the messages (idempotent on
+ * node, boot, seq), the dead letters (capped), and the delivery state of every stream the batch touched, locked
+ * so that centre instances sharing a subscription merge their parts of a stream one at a time. Messages the tables
+ * refuse (outside retention, hash mismatch) become dead letters and still count as handled for the sequence.
+ */
+export class PgIngestStore extends IngestStore {
+  private readonly ingest: IngestRepository;
+  private readonly deadLetters: DeadLetterRepository;
+  private readonly delivery: DeliveryStateRepository;
+
+  constructor(
+    private readonly db: Pick<Database, 'pool' | 'flavour'>,
+    options: { deadLetterMaxRows?: number } = {},
+  ) {
+    super();
+    this.ingest = new IngestRepository(db);
+    this.deadLetters = new DeadLetterRepository(db, options.deadLetterMaxRows ?? DEAD_LETTER_DEFAULT_MAX_ROWS);
+    this.delivery = new DeliveryStateRepository(db);
+  }
+
+  async commit(items: IngestItem[], deadLetters: DeadLetterRow[], now: Date): Promise<CommitResult> {
+    const { storable, rejected } = await this.ingest.prepare(items, now);
+    const seqs = new Map<string, { ref: StreamRef; seqs: number[] }>();
+    for (const item of items) {
+      const { bootId, seq } = envelope(item);
+      if (seq === undefined) continue; // the MQTT last will: not part of the sequence
+      const ref = { siteId: item.siteId, nodeId: item.nodeId, bootId };
+      const key = deliveryKey(ref);
+      const entry = seqs.get(key);
+      if (entry) entry.seqs.push(seq);
+      else seqs.set(key, { ref, seqs: [seq] });
+    }
+    const client = await this.db.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const { inserted } = await this.ingest.insertBatch(storable, client);
+      const { evicted } = await this.deadLetters.insert(
+        [...deadLetters, ...rejected.map(rejectedToDeadLetter)],
+        client,
+      );
+      const locked = await this.delivery.lock(
+        client,
+        [...seqs.values()].map((s) => s.ref),
+      );
+      const streams: CommittedStream[] = [...seqs].map(([key, { ref, seqs: list }]) => {
+        const prior = locked.get(key) ?? { ...emptySequenceState() };
+        const state = advance(
+          { committedUpTo: prior.committedUpTo, pending: prior.pending, holeSince: prior.holeSince },
+          list,
+          now.getTime(),
+        );
+        return { ...ref, state };
+      });
+      await this.delivery.upsert(
+        streams.map((s) => ({ siteId: s.siteId, nodeId: s.nodeId, bootId: s.bootId, ...s.state })),
+        client,
+      );
+      await client.query('COMMIT');
+      return { inserted, duplicates: storable.length - inserted, deadLettersEvicted: evicted, streams };
+    } catch (err) {
+      broken = await client.query('ROLLBACK').then(
+        () => false,
+        () => true,
+      );
+      throw err;
+    } finally {
+      // A connection that could not even roll back is not given to the next batch.
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,444 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { DetectionEvent } from '@vigil/contracts';
+import type { Database, DatabaseLogger } from '../database.types';
+import { listMigrations, migrate } from '../migration.runner';
+import { PgIngestStore } from '../pg-ingest.store';
+import { DeadLetterRepository } from '../repositories/dead-letter.repository';
+import { DeliveryStateRepository, deliveryKey } from '../repositories/delivery-state.repository';
+import { EvidenceRepository } from '../repositories/evidence.repository';
+import { FlowReportRepository, type FlowBucket, type FlowRow } from '../repositories/flow-report.repository';
+import { IngestRepository, type IngestItem } from '../repositories/ingest.repository';
+import { countItems, eventItems, fixtureItems, type CountSpec } from './ingest-items';
+
+export const silentLogger: DatabaseLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+async function countRows(db: Database, table: string, where = 'true', params: unknown[] = []): Promise<number> {
+  const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, params);
+  return Number(rows[0].n);
+}
+
+/** Counts for one line over five hours (300 one-minute intervals) and the sums each bucket size must show. */
+export function flowScenario(dayStart: Date): {
+  specs: CountSpec[];
+  expected: Record<FlowBucket, Map<string, number>>;
+} {
+  const specs: CountSpec[] = [];
+  const expected: Record<FlowBucket, Map<string, number>> = { '15m': new Map(), '1h': new Map(), '1d': new Map() };
+  const size: Record<FlowBucket, number> = { '15m': 15 * 60_000, '1h': HOUR, '1d': DAY };
+  for (let i = 0; i < 300; i++) {
+    const intervalStart = new Date(dayStart.getTime() + 5 * HOUR + i * 60_000);
+    const counts = [
+      { objectClass: 'car' as const, direction: 'a_to_b' as const, count: (i % 7) + 1 },
+      { objectClass: 'bus' as const, direction: 'b_to_a' as const, count: i % 2 },
+    ];
+    specs.push({ intervalStart, counts });
+    for (const bucket of Object.keys(size) as FlowBucket[]) {
+      const start = Math.floor(intervalStart.getTime() / size[bucket]) * size[bucket];
+      for (const c of counts) {
+        const key = `${new Date(start).toISOString()}|${c.objectClass}|${c.direction}`;
+        expected[bucket].set(key, (expected[bucket].get(key) ?? 0) + c.count);
+      }
+    }
+  }
+  return { specs, expected };
+}
+
+export function flowMap(rows: FlowRow[]): Map<string, number> {
+  return new Map(rows.map((r) => [`${r.bucketStart.toISOString()}|${r.objectClass}|${r.direction}`, r.count]));
+}
+
+/** Start of the UTC day `daysAgo` days before now. */
+export function utcDayStart(daysAgo: number): Date {
+  const d = new Date(Date.now() - daysAgo * DAY);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+}
+
+function jpegOf(bytes: number): Buffer {
+  const body = randomBytes(bytes);
+  body[0] = 0xff;
+  body[1] = 0xd8;
+  body[2] = 0xff;
+  return body;
+}
+
+function imageItem(jpeg: Buffer, opts: { sha256?: string; evidenceId?: string; seq?: number } = {}): IngestItem {
+  return {
+    kind: 'evidence_jpeg',
+    siteId: 'site-img',
+    nodeId: 'node-img',
+    cameraId: 'cam-1',
+    receivedAt: new Date(),
+    message: {
+      header: {
+        bootId: randomUUID(),
+        seq: opts.seq ?? 1,
+        ts: new Date().toISOString(),
+        evidenceId: opts.evidenceId ?? randomUUID(),
+        sha256: opts.sha256 ?? createHash('sha256').update(jpeg).digest('hex'),
+      },
+      jpeg,
+    },
+  };
+}
+
+/**
+ * What every flavour must do the same way. Called inside a describe block whose beforeAll opened the database;
+ * tests use distinct site ids so they do not see each other's rows.
+ */
+export function databaseContract(getDb: () => Database): void {
+  it('has applied every migration of its flavour once, and applying them again changes nothing', async () => {
+    const db = getDb();
+    const again = await migrate(db.pool, { preference: db.flavour, logger: silentLogger });
+    expect(again).toEqual({ flavour: db.flavour, applied: [] });
+    const { rows } = await db.pool.query<{ version: number; flavour: string }>(
+      'SELECT version, flavour FROM schema_migrations ORDER BY version',
+    );
+    expect(rows).toEqual(listMigrations(db.flavour).map((m) => ({ version: m.version, flavour: db.flavour })));
+  });
+
+  it('answers the readiness probe', async () => {
+    await expect(getDb().ping()).resolves.toBe(true);
+  });
+
+  it('stores one message of every edge kind from the golden fixtures, field by field, and a replay adds nothing', async () => {
+    const db = getDb();
+    const repo = new IngestRepository(db);
+    const items = fixtureItems();
+    const kinds = new Set(items.map((i) => i.kind));
+    expect(kinds).toEqual(
+      new Set([
+        'node_status',
+        'heartbeat',
+        'config_ack',
+        'camera_status',
+        'event',
+        'count',
+        'crossing',
+        'evidence',
+        'evidence_jpeg',
+      ]),
+    );
+    await expect(repo.insertBatch(items)).resolves.toEqual({ inserted: items.length, duplicates: 0, rejected: [] });
+    await expect(repo.insertBatch(items)).resolves.toEqual({ inserted: 0, duplicates: items.length, rejected: [] });
+
+    const site = items[0].siteId;
+    const per = async (table: string) => countRows(db, table, 'site_id = $1', [site]);
+    expect(await per('detection_events')).toBe(items.filter((i) => i.kind === 'event').length);
+    expect(await per('line_crossings')).toBe(1);
+    expect(await per('evidence')).toBe(1);
+    expect(await per('evidence_images')).toBe(1);
+    expect(await per('camera_status')).toBe(items.filter((i) => i.kind === 'camera_status').length);
+    expect(await per('node_status')).toBe(items.filter((i) => i.kind === 'node_status').length);
+    expect(await per('heartbeats')).toBe(1);
+    expect(await per('config_acks')).toBe(items.filter((i) => i.kind === 'config_ack').length);
+
+    const event = items.find((i) => i.kind === 'event' && (i.message as DetectionEvent).phase === 'start')!;
+    const em = event.message as DetectionEvent;
+    const { rows: ev } = await db.pool.query(
+      `SELECT box, model, model_id, evidence_id, started_at, camera_id FROM detection_events WHERE boot_id = $1 AND seq = $2`,
+      [em.bootId, em.seq],
+    );
+    expect(ev).toHaveLength(1);
+    expect((ev[0] as { box: number[] }).box.map((v) => Math.round(v * 100) / 100)).toEqual(em.box);
+    expect(ev[0]).toMatchObject({
+      model: em.model,
+      model_id: em.model.modelId,
+      evidence_id: em.evidence?.evidenceId,
+      started_at: new Date(em.startedAt),
+      camera_id: event.cameraId,
+    });
+
+    // The count fixture is one row per (class, direction), plus the interval it covers.
+    const count = items.find((i) => i.kind === 'count')!;
+    const cm = count.message as { counts: { count: number }[]; lineId: string };
+    const { rows: lc } = await db.pool.query<{ n: string; total: string }>(
+      'SELECT count(*) AS n, sum(count) AS total FROM line_counts WHERE site_id = $1 AND line_id = $2',
+      [site, cm.lineId],
+    );
+    expect(Number(lc[0].n)).toBe(cm.counts.length);
+    expect(Number(lc[0].total)).toBe(cm.counts.reduce((a, c) => a + c.count, 0));
+    const { rows: ci } = await db.pool.query('SELECT row_count, total FROM count_intervals WHERE site_id = $1', [site]);
+    expect(ci).toEqual([{ row_count: cm.counts.length, total: cm.counts.reduce((a, c) => a + c.count, 0) }]);
+
+    // The image comes back byte for byte under its hash; the last will is stored with seq 0.
+    const jpegItem = items.find((i) => i.kind === 'evidence_jpeg')!;
+    const { header, jpeg } = jpegItem.message as { header: { evidenceId: string; sha256: string }; jpeg: Buffer };
+    const image = await new EvidenceRepository(db).findImage(header.evidenceId);
+    expect(image?.image.equals(jpeg)).toBe(true);
+    expect(image?.sha256).toBe(header.sha256);
+    expect(await countRows(db, 'node_status', "site_id = $1 AND seq = 0 AND reason = 'connection_lost'", [site])).toBe(
+      1,
+    );
+
+    // The event's current state is its newest message: the end (seq 31 after the start's 17, same ts).
+    const { rows: latest } = await db.pool.query<{ phase: string; end_reason: string }>(
+      'SELECT phase, end_reason FROM event_latest WHERE event_id = $1',
+      [em.eventId],
+    );
+    expect(latest).toEqual([{ phase: 'end', end_reason: 'departed' }]);
+  });
+
+  it('keeps the newest message as the current state of an event, whatever order replays arrive in', async () => {
+    const db = getDb();
+    const repo = new IngestRepository(db);
+    const [start, update, end] = eventItems(3, { siteId: 'site-latest' });
+    const eventId = randomUUID();
+    const phases: DetectionEvent['phase'][] = ['start', 'update', 'end'];
+    [start, update, end].forEach((it, i) => {
+      const m = it.message as DetectionEvent;
+      Object.assign(m, {
+        eventId,
+        phase: phases[i],
+        endedAt: i === 2 ? m.ts : null,
+        endReason: i === 2 ? 'departed' : null,
+        dwellSeconds: 10 * i,
+      });
+    });
+    await repo.insertBatch([end]);
+    await repo.insertBatch([start, update]);
+    const { rows } = await db.pool.query(
+      'SELECT phase, dwell_seconds, last_seq FROM event_latest WHERE event_id = $1',
+      [eventId],
+    );
+    expect(rows).toEqual([{ phase: 'end', dwell_seconds: 20, last_seq: String((end.message as DetectionEvent).seq) }]);
+    expect(await countRows(db, 'detection_events', 'event_id = $1', [eventId])).toBe(3);
+  });
+
+  it('adds no row when 10,000 stored events are replayed, and counts them all as duplicates', async () => {
+    const db = getDb();
+    const repo = new IngestRepository(db);
+    const items = eventItems(10_000, { siteId: 'site-replay' });
+    let inserted = 0;
+    for (let i = 0; i < items.length; i += 2000)
+      inserted += (await repo.insertBatch(items.slice(i, i + 2000))).inserted;
+    expect(inserted).toBe(10_000);
+    expect(await countRows(db, 'detection_events', "site_id = 'site-replay'")).toBe(10_000);
+
+    let duplicates = 0;
+    let again = 0;
+    // Replayed in a different batching, as an edge resending its outbox would.
+    for (let i = 0; i < items.length; i += 3000) {
+      const r = await repo.insertBatch(items.slice(i, i + 3000));
+      duplicates += r.duplicates;
+      again += r.inserted;
+    }
+    expect({ again, duplicates }).toEqual({ again: 0, duplicates: 10_000 });
+    expect(await countRows(db, 'detection_events', "site_id = 'site-replay'")).toBe(10_000);
+    expect(await countRows(db, 'event_latest', "site_id = 'site-replay'")).toBe(10_000);
+  });
+
+  it('stores a 500 KiB evidence image intact, and refuses one whose hash does not match', async () => {
+    const db = getDb();
+    const repo = new IngestRepository(db);
+    const jpeg = jpegOf(500 * 1024);
+    const good = imageItem(jpeg);
+    const bad = imageItem(jpeg, { sha256: 'f'.repeat(64) });
+    const result = await repo.insertBatch([good, bad]);
+    expect(result.inserted).toBe(1);
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0].item).toBe(bad);
+    expect(result.rejected[0].reason).toMatch(/sha256 .* does not match/);
+    const evidenceId = (good.message as { header: { evidenceId: string } }).header.evidenceId;
+    const stored = await new EvidenceRepository(db).findImage(evidenceId);
+    expect(stored?.image.equals(jpeg)).toBe(true);
+  });
+
+  it('refuses messages the tables cannot keep and says why', async () => {
+    const db = getDb();
+    const repo = new IngestRepository(db);
+    const [future, ancient, noCamera, fine] = eventItems(4, { siteId: 'site-refuse' });
+    (future.message as DetectionEvent).ts = new Date(Date.now() + 2 * DAY).toISOString();
+    (ancient.message as DetectionEvent).ts = new Date(Date.now() - 500 * DAY).toISOString();
+    noCamera.cameraId = null;
+    const result = await repo.insertBatch([future, ancient, noCamera, fine]);
+    expect(result.inserted).toBe(1);
+    expect(result.duplicates).toBe(0);
+    expect(result.rejected.map((r) => [r.item, r.code])).toEqual([
+      [future, 'NOT_STORABLE'],
+      [ancient, 'NOT_STORABLE'],
+      [noCamera, 'NOT_STORABLE'],
+    ]);
+    expect(result.rejected[0].reason).toMatch(/more than a day ahead/);
+    expect(result.rejected[1].reason).toMatch(/older than the detection_events retention/);
+    expect(result.rejected[2].reason).toMatch(/without a camera id/);
+    expect(await countRows(db, 'detection_events', "site_id = 'site-refuse'")).toBe(1);
+  });
+
+  it('caps the dead letters: the oldest are evicted and counted, payloads are cut to a prefix', async () => {
+    const db = getDb();
+    const repo = new DeadLetterRepository(db, 50);
+    await db.pool.query('DELETE FROM dead_letters');
+    const rows = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        topic: `vigil/v1/edge/site-dl/node-1/bad-${from + i}`,
+        code: 'INVALID_PAYLOAD',
+        path: 'seq',
+        reason: 'seq: Too small: expected number to be >=1',
+        payload: Buffer.alloc(10_000, 0x41),
+        receivedAt: new Date(),
+      }));
+    await expect(repo.insert(rows(0, 30))).resolves.toEqual({ inserted: 30, evicted: 0 });
+    await expect(repo.insert(rows(30, 40))).resolves.toEqual({ inserted: 40, evicted: 20 });
+    expect(await repo.count()).toBe(50);
+    const kept = await repo.latest(100);
+    expect(kept.map((r) => r.topic).sort()).toEqual(
+      rows(20, 50)
+        .map((r) => r.topic)
+        .sort(),
+    );
+    expect(kept[0]).toMatchObject({ code: 'INVALID_PAYLOAD', path: 'seq', payloadBytes: 10_000 });
+    expect(kept[0].payload.length).toBe(4096);
+    // A flood larger than the cap in one call writes only what can survive.
+    await expect(repo.insert(rows(100, 120))).resolves.toEqual({ inserted: 50, evicted: 120 });
+    expect(await repo.count()).toBe(50);
+  });
+
+  it('reports flows over five hours in 15-minute, hourly and daily buckets that sum the stored counts', async () => {
+    const db = getDb();
+    const dayStart = utcDayStart(2);
+    const { specs, expected } = flowScenario(dayStart);
+    const items = countItems(specs, { siteId: 'site-flow', cameraId: 'cam-flow' });
+    await expect(new IngestRepository(db).insertBatch(items)).resolves.toMatchObject({ inserted: 300 });
+    await db.runMaintenance();
+    const flows = new FlowReportRepository(db);
+    for (const bucket of ['15m', '1h', '1d'] as FlowBucket[]) {
+      const rows = await flows.flows({
+        bucket,
+        from: dayStart,
+        to: new Date(dayStart.getTime() + DAY),
+        siteId: 'site-flow',
+      });
+      expect({ bucket, flows: flowMap(rows) }).toEqual({ bucket, flows: expected[bucket] });
+      expect(rows.every((r) => r.lineId === 'stop-line' && r.cameraId === 'cam-flow' && r.nodeId === 'node-1')).toBe(
+        true,
+      );
+    }
+    // Filters narrow the report; another line has nothing.
+    const other = await flows.flows({
+      bucket: '1h',
+      from: dayStart,
+      to: new Date(dayStart.getTime() + DAY),
+      lineId: 'nope',
+    });
+    expect(other).toEqual([]);
+    // Coverage: every 15-minute bucket of the five hours was fully reported.
+    const coverage = await new FlowReportRepository(db).coverage({
+      bucket: '15m',
+      from: dayStart,
+      to: new Date(dayStart.getTime() + DAY),
+      siteId: 'site-flow',
+    });
+    expect(coverage).toHaveLength(20);
+    expect(coverage.every((c) => c.reportedSeconds === 900)).toBe(true);
+
+    // A late replay of the same counts changes nothing; a late new interval is added to its buckets.
+    await new IngestRepository(db).insertBatch(items);
+    const late = countItems(
+      [
+        {
+          intervalStart: new Date(dayStart.getTime() + 5 * HOUR),
+          counts: [{ objectClass: 'car', direction: 'a_to_b', count: 100 }],
+        },
+      ],
+      { siteId: 'site-flow', cameraId: 'cam-flow', firstSeq: 1 },
+    );
+    await new IngestRepository(db).insertBatch(late);
+    await db.runMaintenance();
+    const hourly = flowMap(
+      await flows.flows({ bucket: '1h', from: dayStart, to: new Date(dayStart.getTime() + DAY), siteId: 'site-flow' }),
+    );
+    const firstHour = `${new Date(dayStart.getTime() + 5 * HOUR).toISOString()}|car|a_to_b`;
+    expect(hourly.get(firstHour)).toBe((expected['1h'].get(firstHour) ?? 0) + 100);
+  });
+
+  it('purges evidence images after 72 hours unless they are kept for a case', async () => {
+    const db = getDb();
+    const repo = new IngestRepository(db);
+    const kept = imageItem(jpegOf(2048));
+    const expiring = imageItem(jpegOf(2048));
+    await repo.insertBatch([kept, expiring]);
+    const idOf = (it: IngestItem) => (it.message as { header: { evidenceId: string } }).header.evidenceId;
+    const evidence = new EvidenceRepository(db);
+    await expect(evidence.setKeep(idOf(kept), true, 'case 2026/118')).resolves.toBe(1);
+    const report = await db.runMaintenance(new Date(Date.now() + 73 * HOUR));
+    expect(report.purged.evidence_images).toBeGreaterThanOrEqual(1);
+    expect(await evidence.findImage(idOf(expiring))).toBeNull();
+    expect((await evidence.findImage(idOf(kept)))?.keep).toBe(true);
+  });
+
+  it('commits a batch, its dead letters and the delivery state together, and reloads that state', async () => {
+    const db = getDb();
+    const store = new PgIngestStore(db, { deadLetterMaxRows: 1000 });
+    const bootId = randomUUID();
+    const items = eventItems(10, { siteId: 'site-store', bootId });
+    const dead = [
+      {
+        topic: 'vigil/v1/edge/site-store/node-1/bogus',
+        code: 'UNKNOWN_TOPIC',
+        path: null,
+        reason: 'not a topic',
+        payload: Buffer.from('x'),
+        payloadBytes: 1,
+        receivedAt: new Date(),
+      },
+    ];
+    const t0 = Date.now();
+    // Seqs 1-4 and 7-10 arrive; 5 and 6 are missing: a hole.
+    const first = await store.commit([...items.slice(0, 4), ...items.slice(6)], dead, new Date(t0));
+    expect(first).toMatchObject({ inserted: 8, duplicates: 0, deadLettersEvicted: 0 });
+    expect(first.streams).toEqual([
+      {
+        siteId: 'site-store',
+        nodeId: 'node-1',
+        bootId,
+        state: { committedUpTo: 4, pending: [7, 8, 9, 10], holeSince: t0 },
+      },
+    ]);
+    // The replay fills the hole; duplicates are counted, the state moves to 10.
+    const second = await store.commit(items.slice(3, 7), [], new Date(t0 + 1000));
+    expect(second).toMatchObject({ inserted: 2, duplicates: 2 });
+    expect(second.streams[0].state).toEqual({ committedUpTo: 10, pending: [], holeSince: null });
+    const loaded = await new DeliveryStateRepository(db).load();
+    expect(loaded.get(deliveryKey({ siteId: 'site-store', nodeId: 'node-1', bootId }))).toMatchObject({
+      committedUpTo: 10,
+      pending: [],
+      holeSince: null,
+    });
+    expect(await countRows(db, 'dead_letters', "topic = 'vigil/v1/edge/site-store/node-1/bogus'")).toBe(1);
+
+    // A message the tables refuse is dead-lettered with its reason and still closes its seq.
+    const [late] = eventItems(1, { siteId: 'site-store', bootId, firstSeq: 11 });
+    (late.message as DetectionEvent).ts = new Date(Date.now() - 900 * DAY).toISOString();
+    const third = await store.commit([late], [], new Date(t0 + 2000));
+    expect(third.streams[0].state.committedUpTo).toBe(11);
+    const { rows } = await db.pool.query<{ code: string; reason: string; topic: string }>(
+      "SELECT code, reason, topic FROM dead_letters WHERE code = 'NOT_STORABLE' AND topic LIKE '%site-store%'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].code).toBe('NOT_STORABLE');
+    expect(rows[0].reason).toMatch(/older than the detection_events retention/);
+    expect(rows[0].topic).toBe('vigil/v1/edge/site-store/node-1/camera/cam-1/event');
+  });
+
+  it('ignores a delivery state older than the stored one (a stale writer)', async () => {
+    const db = getDb();
+    const repo = new DeliveryStateRepository(db);
+    const ref = { siteId: 'site-stale', nodeId: 'node-1', bootId: randomUUID() };
+    await repo.upsert([{ ...ref, committedUpTo: 50, pending: [], holeSince: null }]);
+    await repo.upsert([{ ...ref, committedUpTo: 40, pending: [45], holeSince: 5 }]);
+    expect((await repo.load()).get(deliveryKey(ref))).toEqual({
+      ...ref,
+      committedUpTo: 50,
+      pending: [],
+      holeSince: null,
+    });
+  });
+}
