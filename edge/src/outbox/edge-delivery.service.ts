@@ -10,6 +10,11 @@ export interface EdgeDeliveryOptions {
   publisher?: OutboxPublisherOptions;
   /** Configuration documents from the centre (retained topic), already validated against the contract. */
   onConfig?: (config: EdgeConfig) => void;
+  /**
+   * A configuration document that fails the contract: the edge must still answer with a rejected ack naming the
+   * fields, for the version it claims (when that much is readable).
+   */
+  onConfigRejected?: (version: number, errors: { path: string; message: string }[]) => void;
   logger?: OutboxLogger & EdgeMqttLogger;
 }
 
@@ -53,6 +58,7 @@ export class EdgeDelivery {
     await this.client.subscribeToCentre((topic, payload) => {
       const r = this.publisher.handleCentreMessage(topic, payload);
       if (r.ok && r.kind === 'config') this.options.onConfig?.(r.message);
+      else if (!r.ok && r.topic?.kind === 'config' && payload.length > 0) this.rejectConfig(payload, r.error);
     });
     this.client.start();
     this.publisher.start();
@@ -86,6 +92,22 @@ export class EdgeDelivery {
     await this.client.close();
     this.outbox.close();
     return { drained };
+  }
+
+  private rejectConfig(payload: Buffer, error: { path: string; reason: string }): void {
+    let version: unknown;
+    try {
+      version = (JSON.parse(payload.toString('utf8')) as { version?: unknown }).version;
+    } catch {
+      version = undefined;
+    }
+    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return;
+    // The reason lists up to five "path: message" parts; keep each as its own error.
+    const errors = error.reason.split('; ').map((part) => {
+      const i = part.indexOf(': ');
+      return i > 0 ? { path: part.slice(0, i), message: part.slice(i + 2) } : { path: error.path, message: part };
+    });
+    this.options.onConfigRejected?.(version, errors);
   }
 
   private nodeStatus(state: NodeStatus['state'], reason: NodeStatus['reason']) {

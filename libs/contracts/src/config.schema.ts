@@ -143,7 +143,11 @@ export type RuleConfig = z.infer<typeof RuleConfigSchema>;
 
 export const DetectionSettingsSchema = z.object({
   modelId: z.string().min(1).max(128),
-  scoreThreshold: ScoreSchema.default(0.3),
+  /**
+   * Score from which a detection can start or firmly continue a track (ByteTrack's track threshold). Weaker
+   * detections (down to 0.1) only keep existing tracks alive, so the detector itself runs at a lower threshold.
+   */
+  scoreThreshold: ScoreSchema.default(0.5),
   nmsIou: ScoreSchema.default(0.45),
   classThresholds: z.partialRecord(ObjectClassSchema, ScoreSchema).default({}),
 });

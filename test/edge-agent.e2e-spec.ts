@@ -1,0 +1,146 @@
+import mqtt from 'mqtt';
+import { encodeMessage, parseMessage, topics, type EdgeConfigInput, type ParsedMessage } from '@vigil/contracts';
+import { startVirtualCamera, type VirtualCamera } from '../edge/src/virtual-camera/virtual-camera';
+import { EdgeProcess } from './support/edge-process';
+import { MOSQUITTO_URL, uniqueId, waitFor } from './support/services';
+
+// The edge CLI end to end: settings file → ONVIF discovery of the (virtual) camera with digest auth → RTSP over TCP
+// → ffmpeg → YOLOX → tracker → rules → outbox → a real Mosquitto. Configuration from the centre is applied or
+// rejected with reasons, and a rejected one leaves the previous in force.
+jest.setTimeout(180_000);
+
+const CLIP = `${process.env.VIGIL_ASSETS_DIR ?? `${__dirname}/../../shared/assets`}/videos/opencv_vtest.avi`;
+
+describe('edge agent against a virtual ONVIF camera', () => {
+  const siteId = uniqueId('edge');
+  const node = { siteId, nodeId: 'node-1' };
+  const seen: ParsedMessage[] = [];
+  let camera: VirtualCamera;
+  let edge: EdgeProcess;
+  let checker: mqtt.MqttClient;
+
+  const baseConfig = (version: number): EdgeConfigInput => ({
+    version,
+    issuedAt: new Date().toISOString(),
+    detection: { modelId: 'yolox_nano_416' },
+    cameras: [
+      {
+        id: 'cam-1',
+        name: 'Virtual plaza camera',
+        source: { kind: 'onvif', xaddr: camera.onvifXAddr, transport: 'tcp' },
+        credentialsRef: 'cam-1',
+        detectFps: 5,
+      },
+    ],
+    zones: [
+      {
+        id: 'top-right',
+        cameraId: 'cam-1',
+        name: 'No parking top right',
+        kind: 'no_parking',
+        polygon: [
+          [0.55, 0.0],
+          [1.0, 0.0],
+          [1.0, 0.45],
+          [0.55, 0.45],
+        ],
+      },
+    ],
+    rules: [{ id: 'no-parking', kind: 'parking_violation', zoneId: 'top-right', dwellSeconds: 600 }],
+  });
+
+  beforeAll(async () => {
+    camera = await startVirtualCamera({ clip: CLIP, username: 'operator', password: 'camera-secret-42' });
+    checker = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: uniqueId('checker'), clean: true });
+    checker.on('message', (topic, payload) => {
+      const r = parseMessage(topic, payload);
+      if (r.ok) seen.push(r);
+    });
+    await checker.subscribeAsync(`vigil/v1/edge/${siteId}/#`, { qos: 1 });
+    edge = new EdgeProcess(
+      {
+        node,
+        broker: { url: MOSQUITTO_URL },
+        credentials: { 'cam-1': { username: 'operator', password: { env: 'CAM1_PASSWORD' } } },
+        heartbeatSeconds: 2,
+        summarySeconds: 2,
+        config: baseConfig(1),
+      },
+      { CAM1_PASSWORD: 'camera-secret-42' },
+    );
+    edge.start();
+  });
+
+  afterAll(async () => {
+    await edge?.kill('SIGTERM');
+    await checker?.endAsync();
+    await camera?.close();
+  });
+
+  it('finds the stream over ONVIF, streams, detects and reports through MQTT', async () => {
+    await waitFor(
+      'camera streaming',
+      () => seen.find((m) => m.kind === 'camera_status' && m.message.state === 'streaming'),
+      60_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${edge.log}`);
+    });
+    const hb = await waitFor(
+      'a heartbeat with analysed frames',
+      () => seen.find((m) => m.kind === 'heartbeat' && m.message.cameras.some((c) => c.fps > 0)),
+      30_000,
+    );
+    expect(hb.kind === 'heartbeat' && hb.message.configVersion).toBe(1);
+    await waitFor(
+      'a detection summary with persons',
+      () => /"detection summary"/.test(edge.log) && /"person":\d/.test(edge.log),
+      30_000,
+    );
+    const online = seen.find((m) => m.kind === 'node_status');
+    expect(online?.kind === 'node_status' && online.message.state).toBe('online');
+  });
+
+  it('never writes the camera password to its logs or messages', () => {
+    expect(edge.log).not.toContain('camera-secret-42');
+    expect(JSON.stringify(seen)).not.toContain('camera-secret-42');
+  });
+
+  it('applies a newer configuration from the centre and acknowledges it', async () => {
+    await checker.publishAsync(topics.centre('config', node), encodeMessage('config', baseConfig(2)), {
+      qos: 1,
+      retain: true,
+    });
+    const ack = await waitFor(
+      'config ack v2',
+      () => seen.find((m) => m.kind === 'config_ack' && m.message.configVersion === 2),
+      30_000,
+    );
+    expect(ack.kind === 'config_ack' && ack.message).toMatchObject({ status: 'applied', errors: [] });
+  });
+
+  it('rejects an invalid configuration with reasons and keeps the previous one', async () => {
+    const bad = baseConfig(3) as { zones: { polygon: number[][] }[] };
+    bad.zones[0].polygon = [
+      [0.1, 0.1],
+      [0.5, 0.5],
+      [0.5, 0.1],
+      [0.1, 0.5],
+    ];
+    await checker.publishAsync(topics.centre('config', node), Buffer.from(JSON.stringify(bad)), {
+      qos: 1,
+      retain: true,
+    });
+    const ack = await waitFor(
+      'config ack v3',
+      () => seen.find((m) => m.kind === 'config_ack' && m.message.configVersion === 3),
+      30_000,
+    );
+    expect(ack.kind === 'config_ack' && ack.message.status).toBe('rejected');
+    expect(ack.kind === 'config_ack' && ack.message.errors[0]).toMatchObject({ path: 'zones.0.polygon' });
+    const count = seen.length;
+    const hb = await waitFor('a later heartbeat', () => seen.slice(count).find((m) => m.kind === 'heartbeat'), 15_000);
+    expect(hb.kind === 'heartbeat' && hb.message.configVersion).toBe(2);
+    // Clean the retained config so later runs of this broker do not see it.
+    await checker.publishAsync(topics.centre('config', node), Buffer.alloc(0), { qos: 1, retain: true });
+  });
+});
