@@ -25,7 +25,7 @@ async function runAndKill(dir: string, killAfterTags: number): Promise<{ tags: S
   let buffered = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? code)),
+    child.once('close', (code, signal) => resolve(signal ?? code)),
   );
   child.stdout.on('data', (c: Buffer) => {
     buffered += c.toString();

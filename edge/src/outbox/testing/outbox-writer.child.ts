@@ -1,6 +1,6 @@
 /**
  * Child process for the crash test: writes mixed messages into an outbox as fast as it can, in small transactions,
- * and hands some to "the publisher" (assigning identities). After each committed step it prints what is now durable:
+ * and hands them to "the publisher" (assigning identities). After each committed step it prints what is now durable:
  * `E <tag>...` for enqueued tags, `A <bootId> <seq> <tag>` for assigned identities. The parent kills it with SIGKILL.
  * Usage: node --import tsx outbox-writer.child.ts <dir>
  */
@@ -19,12 +19,11 @@ for (;;) {
   outbox.enqueueMany(tags.map(mixedItem));
   k += n;
   process.stdout.write(`E ${tags.join(' ')}\n`);
-  if (k % 3 === 0) {
-    for (const e of outbox.takeForPublish(cursor, 4)) {
-      cursor = e.id;
-      const r = parseMessage(e.topic, e.payload);
-      const tag = r.ok && r.kind !== 'evidence_jpeg' ? tagOf(r.message) : null;
-      process.stdout.write(`A ${e.bootId} ${e.seq} ${tag}\n`);
-    }
+  // Hands over a little more than it writes, so a restarted writer soon passes the dead one's entries.
+  for (const e of outbox.takeForPublish(cursor, n + 2)) {
+    cursor = e.id;
+    const r = parseMessage(e.topic, e.payload);
+    const tag = r.ok && r.kind !== 'evidence_jpeg' ? tagOf(r.message) : null;
+    process.stdout.write(`A ${e.bootId} ${e.seq} ${tag}\n`);
   }
 }

@@ -1,0 +1,2 @@
+export * from './evidence.renderer';
+export * from './evidence.service';

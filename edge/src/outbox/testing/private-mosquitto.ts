@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const MOSQUITTO_BIN = process.env.VIGIL_MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+/**
+ * A Mosquitto of a test's own, on a free port, with persistence saved on every change (the deployment setting the
+ * brief asks for), so a test can SIGKILL it and start it again on the same port and data.
+ */
+export class PrivateMosquitto {
+  private child: ChildProcess | null = null;
+  private readonly log: string[] = [];
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  static async start(): Promise<PrivateMosquitto> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mosquitto-'));
+    const broker = new PrivateMosquitto(await freePort(), dir);
+    writeFileSync(
+      path.join(dir, 'mosquitto.conf'),
+      [
+        `listener ${broker.port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence true',
+        `persistence_location ${dir}/`,
+        'autosave_on_changes true',
+        'autosave_interval 1',
+        // The default (1000) silently drops what a subscriber cannot take during an outage.
+        'max_queued_messages 1000000',
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        '',
+      ].join('\n'),
+    );
+    await broker.restart();
+    return broker;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  get output(): string {
+    return this.log.join('');
+  }
+
+  /** Starts the broker (again) on the same port and persistence directory; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.child) throw new Error('broker is already running');
+    const child = spawn(MOSQUITTO_BIN, ['-c', path.join(this.dir, 'mosquitto.conf')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (b: Buffer) => {
+      this.log.push(b.toString());
+      if (this.log.length > 200) this.log.splice(0, 50);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const deadline = Date.now() + 10_000;
+    while (!(await accepts(this.port))) {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${this.output}`);
+      if (Date.now() > deadline) throw new Error(`mosquitto not listening on ${this.port}: ${this.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Ends the broker with `signal` (SIGKILL: no final save, like a crash or a power cut). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
