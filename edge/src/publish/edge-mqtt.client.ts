@@ -227,12 +227,13 @@ export class EdgeMqttClient {
     const wanted = this.options.protocolVersion ?? 4;
     if (wanted !== 'auto') return (this.resolvedVersion = wanted);
     if (this.resolvedVersion) return this.resolvedVersion;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !this.closing; attempt++) {
       const answer = await probeMqtt5(this.options);
       if (answer !== 'unreachable') return (this.resolvedVersion = answer);
-      if (this.closing) return 4;
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.reconnect)));
+      if (this.closing) break;
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.reconnect)).unref());
     }
+    return 4; // closed before the broker answered: nothing will connect anyway
   }
 
   /** Subscribes to what the centre sends this node (config, commit acks, replay requests), again on every connect. */
@@ -274,13 +275,26 @@ export class EdgeMqttClient {
     this.closing = false;
   }
 
-  /** Clean DISCONNECT (no will), after the MQTT.js queue flushed. */
-  async close(): Promise<void> {
+  /**
+   * Clean DISCONNECT (no will) once the publishes awaiting PUBACK are acknowledged, at most `timeoutMs`; after that,
+   * or when the link is already down, the socket is just closed (MQTT.js would otherwise wait for ever).
+   */
+  async close(timeoutMs = 3000): Promise<void> {
     this.closing = true;
     this.clearReconnect();
     const client = this.client;
     this.client = null;
-    if (client) await client.endAsync();
+    if (client) {
+      if (!this.isConnected) {
+        await client.endAsync(true);
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+        const clean = client.endAsync().then(() => false);
+        if (await Promise.race([clean, timedOut])) client.stream.destroy();
+        clearTimeout(timer);
+      }
+    }
     this.setConnected(false);
   }
 

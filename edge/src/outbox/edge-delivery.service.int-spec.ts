@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { parseMessage, topics, type ParseResult } from '@vigil/contracts';
+import { EdgeDelivery } from './edge-delivery.service';
+import { Outbox } from './outbox.store';
+import { CentreChecker } from './testing/centre-checker';
+import { cameraStatusItem, evidenceJpegItem, mixedItem } from './testing/outbox-messages';
+
+// EdgeDelivery against the machine's Mosquitto (node status, retained topics, drain on stop), and against no
+// broker at all (a node that boots during an outage records and stops without hanging).
+jest.setTimeout(60_000);
+
+const MQTT_URL = process.env.VIGIL_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const mqttOptions = { version: '0.1.0', configVersion: 3, cameras: ['cam-1'], protocolVersion: 'auto' as const };
+
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** What a late subscriber gets from a retained topic. */
+async function retained(topic: string): Promise<ParseResult> {
+  const client = await mqtt.connectAsync(MQTT_URL, { clientId: `retained-${randomBytes(4).toString('hex')}` });
+  try {
+    const got = new Promise<ParseResult>((resolve) =>
+      client.on('message', (t, payload) => resolve(parseMessage(t, payload))),
+    );
+    await client.subscribeAsync(topic, { qos: 1 });
+    return await got;
+  } finally {
+    await client.endAsync(true);
+  }
+}
+
+describe('EdgeDelivery', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-delivery-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('announces the node, delivers through the outbox until committed, and leaves retained statuses behind', async () => {
+    const siteId = `delivery-${randomBytes(4).toString('hex')}`;
+    const node = { siteId, nodeId: 'node-1' };
+    const checker = new CentreChecker(MQTT_URL, siteId);
+    await checker.start();
+    const delivery = EdgeDelivery.open({ outbox: { dir, node }, mqtt: { url: MQTT_URL, ...mqttOptions } });
+    try {
+      await delivery.start();
+      delivery.enqueueMany([...Array.from({ length: 40 }, (_, k) => mixedItem(k + 1)), cameraStatusItem(0)]);
+      delivery.enqueue(evidenceJpegItem(20_000));
+      expect(await delivery.publisher.drain(20_000)).toBe(true);
+      expect(delivery.client.protocolVersion).toBe(5);
+      expect(delivery.heartbeatOutbox()).toMatchObject({ depth: 0, bytes: 0, oldestAgeS: null });
+      expect(await delivery.stop(10_000)).toEqual({ drained: true });
+      await until('the shutdown status', () => checker.seqsOf(delivery.bootId).length === 44);
+      expect(checker.seqsOf(delivery.bootId)).toEqual(Array.from({ length: 44 }, (_, i) => i + 1));
+      expect(checker.invalid).toEqual([]);
+      expect(checker.wills).toBe(0); // a clean DISCONNECT: no last will
+
+      const status = await retained(topics.edgeNode('node_status', node));
+      expect(status.ok && status.kind === 'node_status' && status.message).toMatchObject({
+        bootId: delivery.bootId,
+        seq: 44,
+        state: 'offline',
+        reason: 'shutdown',
+        configVersion: 3,
+      });
+      const camera = await retained(topics.edgeCamera('camera_status', { ...node, cameraId: 'cam-1' }));
+      expect(camera.ok && camera.kind === 'camera_status' && camera.message).toMatchObject({ state: 'streaming' });
+    } finally {
+      await checker.stop();
+    }
+  });
+
+  it('records while no broker is reachable and stops without hanging, keeping everything for the next boot', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const node = { siteId: 'offline-site', nodeId: 'node-1' };
+    const delivery = EdgeDelivery.open({
+      outbox: { dir, node },
+      mqtt: { url: `mqtt://127.0.0.1:${port}`, ...mqttOptions },
+    });
+    await delivery.start();
+    delivery.enqueueMany(Array.from({ length: 10 }, (_, k) => mixedItem(k + 1)));
+    expect(delivery.client.connected).toBe(false);
+    expect(await delivery.stop(300)).toEqual({ drained: false });
+    const reopened = Outbox.open({ dir, node });
+    try {
+      // online status + 10 messages + shutdown status, none ever published: none has an identity yet.
+      expect(reopened.depth).toBe(12);
+      expect(reopened.takeForPublish(0, 100).map((e) => e.bootId)).toEqual(Array(12).fill(reopened.bootId));
+    } finally {
+      reopened.close();
+    }
+  });
+});
