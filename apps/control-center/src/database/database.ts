@@ -121,10 +121,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     }),
     logger,
   );
-  // PGlite starts sessions with client_min_messages = debug3: every reply would carry a stream of notices.
-  pool.on('connect', (client) => {
-    client.query('SET client_min_messages TO warning').catch(() => undefined);
-  });
   try {
     const { flavour } = await migrate(pool, { preference: 'timescaledb', logger });
     logger.info(

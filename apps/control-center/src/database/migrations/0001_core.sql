@@ -10,7 +10,6 @@ CREATE TABLE retention_policy (
 
 INSERT INTO retention_policy (relation, keep, why) VALUES
   ('detection_events', '400 days', 'decision log with model provenance: AI Act asks for at least 6 months; 13 months spans a year of appeals'),
-  ('event_latest', '400 days', 'current state of each event, kept as long as its history'),
   ('evidence', '400 days', 'evidence metadata (hash, masking) follows its events'),
   ('evidence_images', '72 hours', 'EDPB 3/2019: images 72 h unless kept for a case (keep = true)'),
   ('line_counts', '35 days', 'raw per-minute counts: longer than every aggregate refresh window (8-10 days) plus a month of audits'),
@@ -25,37 +24,6 @@ INSERT INTO retention_policy (relation, keep, why) VALUES
   ('flow_15m', '731 days', '15-minute flows: two years of comparisons'),
   ('flow_1h', '1827 days', 'hourly flows: five years'),
   ('flow_1d', '3653 days', 'daily flows: ten years');
-
--- Current state of every detection event (one row per event id), for alerts: the newest of its messages wins.
-CREATE TABLE event_latest (
-  site_id text NOT NULL,
-  node_id text NOT NULL,
-  event_id uuid NOT NULL,
-  camera_id text NOT NULL,
-  kind text NOT NULL,
-  rule_id text NOT NULL,
-  zone_id text NOT NULL,
-  object_class text NOT NULL,
-  phase text NOT NULL,
-  track_id integer NOT NULL,
-  score real NOT NULL,
-  max_score real NOT NULL,
-  box real[] NOT NULL,
-  started_at timestamptz NOT NULL,
-  ended_at timestamptz,
-  end_reason text,
-  dwell_seconds double precision NOT NULL,
-  pedestrians_present integer,
-  evidence_id uuid,
-  model_id text NOT NULL,
-  last_ts timestamptz NOT NULL,
-  last_boot_id uuid NOT NULL,
-  last_seq bigint NOT NULL,
-  updated_at timestamptz NOT NULL,
-  PRIMARY KEY (site_id, node_id, event_id)
-);
-CREATE INDEX event_latest_open_idx ON event_latest (last_ts) WHERE phase <> 'end';
-CREATE INDEX event_latest_last_ts_idx ON event_latest (last_ts);
 
 -- Evidence JPEGs (masked at the edge). Not partitioned: 72 h of images, purged row by row unless kept.
 CREATE TABLE evidence_images (

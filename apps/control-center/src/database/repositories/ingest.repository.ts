@@ -216,31 +216,6 @@ const CONFIG_ACK_COLUMNS = [
   col('errors', 'jsonb'),
 ];
 
-/** The newest message of each event becomes its current state; an older one arriving late changes nothing. */
-const EVENT_LATEST_UPSERT = `
-  latest AS (
-    SELECT DISTINCT ON (site_id, node_id, event_id) *
-    FROM ins ORDER BY site_id, node_id, event_id, ts DESC, seq DESC
-  ),
-  up AS (
-    INSERT INTO event_latest (site_id, node_id, event_id, camera_id, kind, rule_id, zone_id, object_class, phase,
-      track_id, score, max_score, box, started_at, ended_at, end_reason, dwell_seconds, pedestrians_present,
-      evidence_id, model_id, last_ts, last_boot_id, last_seq, updated_at)
-    SELECT site_id, node_id, event_id, camera_id, kind, rule_id, zone_id, object_class, phase,
-      track_id, score, max_score, box, started_at, ended_at, end_reason, dwell_seconds, pedestrians_present,
-      evidence_id, model_id, ts, boot_id, seq, received_at
-    FROM latest
-    ON CONFLICT (site_id, node_id, event_id) DO UPDATE SET
-      camera_id = EXCLUDED.camera_id, kind = EXCLUDED.kind, rule_id = EXCLUDED.rule_id, zone_id = EXCLUDED.zone_id,
-      object_class = EXCLUDED.object_class, phase = EXCLUDED.phase, track_id = EXCLUDED.track_id,
-      score = EXCLUDED.score, max_score = EXCLUDED.max_score, box = EXCLUDED.box, started_at = EXCLUDED.started_at,
-      ended_at = EXCLUDED.ended_at, end_reason = EXCLUDED.end_reason, dwell_seconds = EXCLUDED.dwell_seconds,
-      pedestrians_present = EXCLUDED.pedestrians_present, evidence_id = EXCLUDED.evidence_id,
-      model_id = EXCLUDED.model_id, last_ts = EXCLUDED.last_ts, last_boot_id = EXCLUDED.last_boot_id,
-      last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
-    WHERE (event_latest.last_ts, event_latest.last_seq) < (EXCLUDED.last_ts, EXCLUDED.last_seq)
-  )`;
-
 function iso(d: Date): string {
   return d.toISOString();
 }
@@ -499,18 +474,11 @@ export class IngestRepository {
     const modelsParam = batch.columns.length + 1;
     const names = batch.names.replace('model_idx', 'model');
     const select = batch.select('u').replace('u.model_idx', `($${modelsParam}::jsonb[])[u.model_idx]`);
-    const { rows } = await client.query<{ inserted: number }>(
-      `WITH ins AS (
-         INSERT INTO detection_events (${names}) ${select}
-         ON CONFLICT DO NOTHING
-         RETURNING site_id, node_id, camera_id, boot_id, seq, ts, received_at, event_id, phase, kind, rule_id, zone_id,
-                   object_class, track_id, score, max_score, box, started_at, ended_at, end_reason, dwell_seconds,
-                   pedestrians_present, evidence_id, model_id
-       ), ${EVENT_LATEST_UPSERT}
-       SELECT count(*)::int AS inserted FROM ins`,
-      [...batch.values, models],
-    );
-    return rows[0].inserted;
+    const res = await client.query(`INSERT INTO detection_events (${names}) ${select} ON CONFLICT DO NOTHING`, [
+      ...batch.values,
+      models,
+    ]);
+    return res.rowCount ?? 0;
   }
 
   private async insertCounts(items: IngestItem[], client: PoolClient): Promise<number> {

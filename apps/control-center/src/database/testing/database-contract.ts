@@ -178,38 +178,15 @@ export function databaseContract(getDb: () => Database): void {
       1,
     );
 
-    // The event's current state is its newest message: the end (seq 31 after the start's 17, same ts).
-    const { rows: latest } = await db.pool.query<{ phase: string; end_reason: string }>(
-      'SELECT phase, end_reason FROM event_latest WHERE event_id = $1',
+    // Every message of an event's lifecycle is a row of its own: here the start (seq 17) and the end (seq 31).
+    const { rows: lifecycle } = await db.pool.query<{ phase: string; seq: string }>(
+      'SELECT phase, seq FROM detection_events WHERE event_id = $1 ORDER BY ts, seq',
       [em.eventId],
     );
-    expect(latest).toEqual([{ phase: 'end', end_reason: 'departed' }]);
-  });
-
-  it('keeps the newest message as the current state of an event, whatever order replays arrive in', async () => {
-    const db = getDb();
-    const repo = new IngestRepository(db);
-    const [start, update, end] = eventItems(3, { siteId: 'site-latest' });
-    const eventId = randomUUID();
-    const phases: DetectionEvent['phase'][] = ['start', 'update', 'end'];
-    [start, update, end].forEach((it, i) => {
-      const m = it.message as DetectionEvent;
-      Object.assign(m, {
-        eventId,
-        phase: phases[i],
-        endedAt: i === 2 ? m.ts : null,
-        endReason: i === 2 ? 'departed' : null,
-        dwellSeconds: 10 * i,
-      });
-    });
-    await repo.insertBatch([end]);
-    await repo.insertBatch([start, update]);
-    const { rows } = await db.pool.query(
-      'SELECT phase, dwell_seconds, last_seq FROM event_latest WHERE event_id = $1',
-      [eventId],
-    );
-    expect(rows).toEqual([{ phase: 'end', dwell_seconds: 20, last_seq: String((end.message as DetectionEvent).seq) }]);
-    expect(await countRows(db, 'detection_events', 'event_id = $1', [eventId])).toBe(3);
+    expect(lifecycle).toEqual([
+      { phase: 'start', seq: '17' },
+      { phase: 'end', seq: '31' },
+    ]);
   });
 
   it('adds no row when 10,000 stored events are replayed, and counts them all as duplicates', async () => {
@@ -232,7 +209,6 @@ export function databaseContract(getDb: () => Database): void {
     }
     expect({ again, duplicates }).toEqual({ again: 0, duplicates: 10_000 });
     expect(await countRows(db, 'detection_events', "site_id = 'site-replay'")).toBe(10_000);
-    expect(await countRows(db, 'event_latest', "site_id = 'site-replay'")).toBe(10_000);
   });
 
   it('stores a 500 KiB evidence image intact, and refuses one whose hash does not match', async () => {
