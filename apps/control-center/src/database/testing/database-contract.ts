@@ -178,6 +178,40 @@ export function databaseContract(getDb: () => Database): void {
       1,
     );
 
+    // Array and JSON columns round-trip: masking zones, node cameras, heartbeat cameras and evictions.
+    const meta = items.find((i) => i.kind === 'evidence')!.message as {
+      masking: { personsBlurred: number; privacyZones: string[] };
+    };
+    const { rows: evidenceRows } = await db.pool.query(
+      'SELECT persons_blurred, privacy_zones FROM evidence WHERE site_id = $1',
+      [site],
+    );
+    expect(evidenceRows).toEqual([
+      { persons_blurred: meta.masking.personsBlurred, privacy_zones: meta.masking.privacyZones },
+    ]);
+    const node = items.find((i) => i.kind === 'node_status')!.message as { cameras: string[] };
+    const { rows: nodeRows } = await db.pool.query<{ cameras: string[] }>(
+      'SELECT DISTINCT cameras FROM node_status WHERE site_id = $1',
+      [site],
+    );
+    expect(nodeRows).toEqual([{ cameras: node.cameras }]);
+    const hb = items.find((i) => i.kind === 'heartbeat')!.message as {
+      cameras: unknown[];
+      outbox: { depth: number; evicted: Record<string, number> };
+    };
+    const { rows: hbRows } = await db.pool.query(
+      'SELECT cameras, outbox_depth, outbox_evicted, outbox_evicted_total FROM heartbeats WHERE site_id = $1',
+      [site],
+    );
+    expect(hbRows).toEqual([
+      {
+        cameras: hb.cameras,
+        outbox_depth: hb.outbox.depth,
+        outbox_evicted: hb.outbox.evicted,
+        outbox_evicted_total: String(Object.values(hb.outbox.evicted).reduce((a, b) => a + b, 0)),
+      },
+    ]);
+
     // Every message of an event's lifecycle is a row of its own: here the start (seq 17) and the end (seq 31).
     const { rows: lifecycle } = await db.pool.query<{ phase: string; seq: string }>(
       'SELECT phase, seq FROM detection_events WHERE event_id = $1 ORDER BY ts, seq',
@@ -209,6 +243,24 @@ export function databaseContract(getDb: () => Database): void {
     }
     expect({ again, duplicates }).toEqual({ again: 0, duplicates: 10_000 });
     expect(await countRows(db, 'detection_events', "site_id = 'site-replay'")).toBe(10_000);
+  });
+
+  it('stores a message redelivered within the same batch once', async () => {
+    const db = getDb();
+    const events = eventItems(3, { siteId: 'site-twice' });
+    const counts = countItems(
+      [
+        {
+          intervalStart: new Date(Date.now() - 600_000),
+          counts: [{ objectClass: 'car', direction: 'a_to_b', count: 4 }],
+        },
+      ],
+      { siteId: 'site-twice' },
+    );
+    const result = await new IngestRepository(db).insertBatch([...events, ...counts, events[1], counts[0]]);
+    expect(result).toEqual({ inserted: 4, duplicates: 2, rejected: [] });
+    expect(await countRows(db, 'detection_events', "site_id = 'site-twice'")).toBe(3);
+    expect(await countRows(db, 'line_counts', "site_id = 'site-twice'")).toBe(1);
   });
 
   it('stores a 500 KiB evidence image intact, and refuses one whose hash does not match', async () => {
