@@ -47,7 +47,9 @@ describe('libs/contracts/README.md', () => {
 
   it('documents every WebSocket event with a valid example', () => {
     for (const event of Object.keys(WS_SERVER_EVENTS)) {
-      const m = readme.match(new RegExp(`<!-- ws: ${event.replace('.', '\\.')} -->\\n+\`\`\`json\\n([\\s\\S]*?)\`\`\``));
+      const m = readme.match(
+        new RegExp(`<!-- ws: ${event.replace('.', '\\.')} -->\\n+\`\`\`json\\n([\\s\\S]*?)\`\`\``),
+      );
       if (event === 'alert.updated') continue; // same payload as alert.created
       expect(m).not.toBeNull();
       const frame = WsServerFrameSchema.parse(JSON.parse(m![1]));

@@ -7,9 +7,10 @@ export function createLogger(level: string, name = 'control-center'): Logger {
   return pino({
     name,
     level,
-    // Credentials can reach log objects through URLs and headers; cut them at the source.
+    // Credentials can reach log objects through fields and headers; cut them at the source (URLs go through
+    // redactUrl before they are logged).
     redact: {
-      paths: ['password', '*.password', 'req.headers.authorization', 'req.headers.cookie', 'url', '*.url'],
+      paths: ['password', '*.password', 'req.headers.authorization', 'req.headers.cookie'],
       censor: '[redacted]',
     },
   });

@@ -127,11 +127,12 @@ export class IngestService {
         continue;
       }
       const error = r.ok
-        ? { code: 'UNKNOWN_TOPIC', reason: `centre topic "${msg.topic}" published into the edge tree` }
+        ? { code: 'UNKNOWN_TOPIC', path: '', reason: `centre topic "${msg.topic}" published into the edge tree` }
         : r.error;
       dead.push({
         topic: msg.topic.slice(0, 512),
         code: error.code,
+        path: error.path || null,
         reason: error.reason.slice(0, 1000),
         payload: Buffer.from(msg.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES)),
         payloadBytes: msg.payload.length,

@@ -17,6 +17,8 @@ export interface IngestItem {
 export interface DeadLetterRow {
   topic: string;
   code: string;
+  /** Dotted path of the first offending field, when a field is at fault. */
+  path: string | null;
   reason: string;
   /** The raw payload, truncated to a bounded prefix. */
   payload: Buffer;

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from './services';
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * The control centre as a real child process (the way it runs in production), so tests can SIGKILL it and start
+ * it again on the same data.
+ */
+export class CentreProcess {
+  private child: ChildProcess | null = null;
+  readonly output: string[] = [];
+
+  private constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async create(env: Record<string, string>): Promise<CentreProcess> {
+    return new CentreProcess(await freePort(), env);
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(readyTimeoutMs = 60_000): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/control-center/src/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(this.port), ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const keep = (b: Buffer) => {
+      this.output.push(b.toString());
+      if (this.output.length > 500) this.output.splice(0, 100);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exit: { code: number | null } = { code: null };
+    child.once('exit', (code) => (exit.code = code ?? -1));
+    const deadline = Date.now() + readyTimeoutMs;
+    while (!(await this.ready())) {
+      if (exit.code !== null) throw new Error(`centre exited with ${exit.code}:\n${this.output.join('')}`);
+      if (Date.now() > deadline)
+        throw new Error(`centre not ready after ${readyTimeoutMs} ms:\n${this.output.join('')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/health/ready`);
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+  }
+}
