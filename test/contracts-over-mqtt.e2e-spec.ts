@@ -32,6 +32,7 @@ describe('contracts over a real Mosquitto', () => {
       if (msg.topic.includes(`/${siteId}/`)) received.push(parseMessage(msg.topic, msg.payload));
       return true;
     });
+    await waitFor('centre subscribed', () => centre.isConnected);
     edge = new EdgeMqttClient({
       url: MOSQUITTO_URL,
       node,

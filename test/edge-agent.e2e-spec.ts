@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import mqtt from 'mqtt';
+import sharp from 'sharp';
 import { encodeMessage, parseMessage, topics, type EdgeConfigInput, type ParsedMessage } from '@vigil/contracts';
 import { startVirtualCamera, type VirtualCamera } from '../edge/src/virtual-camera/virtual-camera';
 import { EdgeProcess } from './support/edge-process';
@@ -46,7 +48,7 @@ describe('edge agent against a virtual ONVIF camera', () => {
         ],
       },
     ],
-    rules: [{ id: 'no-parking', kind: 'parking_violation', zoneId: 'top-right', dwellSeconds: 600 }],
+    rules: [{ id: 'no-parking', kind: 'parking_violation', zoneId: 'top-right', dwellSeconds: 15 }],
   });
 
   beforeAll(async () => {
@@ -98,6 +100,34 @@ describe('edge agent against a virtual ONVIF camera', () => {
     );
     const online = seen.find((m) => m.kind === 'node_status');
     expect(online?.kind === 'node_status' && online.message.state).toBe('online');
+  });
+
+  it('reports the parked vehicles as violations with privacy-masked evidence', async () => {
+    const start = await waitFor(
+      'a parking violation start',
+      () => seen.find((m) => m.kind === 'event' && m.message.phase === 'start'),
+      90_000,
+    );
+    if (start.kind !== 'event') throw new Error('unreachable');
+    expect(start.message).toMatchObject({ kind: 'parking_violation', zoneId: 'top-right', ruleId: 'no-parking' });
+    expect(['car', 'truck', 'bus']).toContain(start.message.objectClass);
+    expect(start.message.model).toMatchObject({ modelId: 'yolox_nano_416', trackerId: 'bytetrack-v1' });
+    const ref = start.message.evidence;
+    expect(ref).not.toBeNull();
+    const image = await waitFor('its evidence image', () =>
+      seen.find((m) => m.kind === 'evidence_jpeg' && m.message.header.evidenceId === ref!.evidenceId),
+    );
+    const meta = seen.find((m) => m.kind === 'evidence' && m.message.evidenceId === ref!.evidenceId);
+    if (image.kind !== 'evidence_jpeg' || meta?.kind !== 'evidence') throw new Error('evidence incomplete');
+    expect(createHash('sha256').update(image.message.jpeg).digest('hex')).toBe(ref!.sha256);
+    expect(meta.message).toMatchObject({
+      eventId: start.message.eventId,
+      sha256: ref!.sha256,
+      bytes: image.message.jpeg.length,
+    });
+    const { width, format } = await sharp(image.message.jpeg).metadata();
+    expect(format).toBe('jpeg');
+    expect(width).toBe(meta.message.width);
   });
 
   it('never writes the camera password to its logs or messages', () => {

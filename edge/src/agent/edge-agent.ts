@@ -4,10 +4,11 @@ import type { CaptureStatus } from '../capture/capture.types';
 import { ConfigStore, initialConfig } from '../config/config-store';
 import { loadDetector, type Detector } from '../detect/detector';
 import { loadManifest, resolveModelsDir } from '../detect/model-manifest.loader';
+import { EvidenceService, privacyFor } from '../evidence/evidence.service';
 import { EdgeDelivery } from '../outbox/edge-delivery.service';
 import type { OutboxItem } from '../outbox/outbox.types';
 import { RulesEngine } from '../rules/rules-engine';
-import type { RuleMessage } from '../rules/rules.types';
+import type { EvidenceRequest, RuleMessage } from '../rules/rules.types';
 import { ByteTracker, DEFAULT_BYTE_TRACKER_OPTIONS } from '../track';
 import { CameraPipeline, type AnalysedFrame, type CameraCredentials } from './camera-pipeline';
 import { readSecret, type EdgeSettings } from './edge-settings';
@@ -39,6 +40,7 @@ export class EdgeAgent {
   private applying: Promise<void> = Promise.resolve();
   private readonly store: ConfigStore;
   private readonly delivery: EdgeDelivery;
+  private readonly evidence: EvidenceService;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -63,6 +65,7 @@ export class EdgeAgent {
       onConfigRejected: (version, errors) => this.ack(version, errors),
       logger: logger.child({ c: 'delivery' }),
     });
+    this.evidence = new EvidenceService(this.delivery);
   }
 
   get bootId(): string {
@@ -238,17 +241,49 @@ export class EdgeAgent {
     rt.window.inferenceMs += f.inferenceMs;
     const tracks = rt.tracker.update(f.detections, t);
     const out = rt.engine.process(tracks, t);
-    this.emit(rt.config.id, out.messages);
+    // A violation start waits for its snapshot, so that the alert and its evidence become durable together.
+    const wanted = new Map(out.evidence.map((r) => [r.eventId, r]));
+    const starts = new Map<string, RuleMessage>();
+    const now: RuleMessage[] = [];
+    for (const m of out.messages) {
+      if (m.kind === 'event' && m.body.phase === 'start' && wanted.has(m.body.eventId)) starts.set(m.body.eventId, m);
+      else now.push(m);
+    }
+    this.emit(rt.config.id, now);
+    for (const [eventId, start] of starts) void this.captureEvidence(rt, f, wanted.get(eventId)!, start);
+  }
+
+  private async captureEvidence(rt: CameraRuntime, f: AnalysedFrame, req: EvidenceRequest, start: RuleMessage) {
+    const cameraId = rt.config.id;
+    try {
+      await this.evidence
+        .capture(
+          {
+            cameraId,
+            eventId: req.eventId,
+            capturedAt: new Date(req.frameMs),
+            frame: f.frame,
+            box: req.box,
+            persons: f.detections.filter((d) => d.cls === 'person').map((d) => d.box),
+            ...privacyFor(this.config!, cameraId),
+          },
+          (ref) => [this.toItem(cameraId, { ...start, body: { ...start.body, evidence: ref } } as RuleMessage)],
+        )
+        .then(({ ref }) => rt.engine.attachEvidence(req.eventId, ref));
+    } catch (err) {
+      // The alert matters more than its picture: send it without evidence rather than not at all.
+      this.logger.error({ camera: cameraId, eventId: req.eventId, err: (err as Error).message }, 'evidence failed');
+      this.emit(cameraId, [start]);
+    }
+  }
+
+  private toItem(cameraId: string, m: RuleMessage): OutboxItem {
+    return { kind: m.kind, cameraId, message: { ...m.body, ts: new Date(m.atMs).toISOString() } } as OutboxItem;
   }
 
   private emit(cameraId: string, messages: readonly RuleMessage[]): void {
     if (messages.length === 0) return;
-    const items: OutboxItem[] = messages.map((m) => ({
-      kind: m.kind,
-      cameraId,
-      message: { ...m.body, ts: new Date(m.atMs).toISOString() },
-    })) as OutboxItem[];
-    this.delivery.enqueueMany(items);
+    this.delivery.enqueueMany(messages.map((m) => this.toItem(cameraId, m)));
   }
 
   private tickRules(): void {

@@ -44,8 +44,11 @@ export class MqttRepository {
     return this.options.protocolVersion;
   }
 
-  /** Connects and subscribes to every edge topic; resolves after the first successful subscription. */
-  async start(onMessage: (msg: IncomingMqttMessage) => boolean): Promise<void> {
+  /**
+   * Connects and subscribes to every edge topic, in the background: a broker that is down at start-up shows as
+   * not ready (health) and is retried every second, instead of keeping the centre from starting.
+   */
+  start(onMessage: (msg: IncomingMqttMessage) => boolean): Promise<void> {
     const o = this.options;
     const persistent = o.persistentSession ?? true;
     const clientOptions: IClientOptions = {
@@ -69,11 +72,11 @@ export class MqttRepository {
     const filter = o.shareGroup ? `$share/${o.shareGroup}/${subscriptions.allEdges}` : subscriptions.allEdges;
     const log = this.logger.child({ broker: redactUrl(o.url), clientId: o.clientId });
     client.on('connect', (connack) => {
-      this.connected = true;
       log.info({ sessionPresent: connack.sessionPresent, protocolVersion: o.protocolVersion }, 'mqtt connected');
       // Re-subscribing is idempotent and covers brokers that lost the session (e.g. embedded restart).
       client.subscribe(filter, { qos: 1 }, (err) => {
         if (err) log.error({ err: err.message }, 'mqtt subscribe failed');
+        else this.connected = true;
       });
     });
     client.on('close', () => {
@@ -81,23 +84,7 @@ export class MqttRepository {
       this.connected = false;
     });
     client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        cleanup();
-        reject(err);
-      };
-      const onSubscribed = () => {
-        cleanup();
-        resolve();
-      };
-      const cleanup = () => {
-        client.off('error', onError);
-        client.off('connect', onConnect);
-      };
-      const onConnect = () => client.subscribe(filter, { qos: 1 }, (err) => (err ? onError(err) : onSubscribed()));
-      client.once('error', onError);
-      client.once('connect', onConnect);
-    });
+    return Promise.resolve();
   }
 
   /** Lets packets flow again after the consumer drained. */
@@ -117,7 +104,11 @@ export class MqttRepository {
     this.client = null;
     this.connected = false;
     this.resume();
-    if (client) await client.endAsync();
+    if (!client) return;
+    // MQTT.js's end() can wait for ever on a connection that never came up: bound it, then force it.
+    const ended = client.endAsync().then(() => true);
+    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref());
+    if (!(await Promise.race([ended, timedOut]))) client.end(true);
   }
 }
 
@@ -142,6 +133,6 @@ export async function detectProtocolVersion(
     probe.once('error', () => resolve(false));
     probe.once('close', () => resolve(false));
   });
-  await probe.endAsync(true);
+  probe.end(true);
   return ok ? 5 : 4;
 }
