@@ -8,7 +8,7 @@ import { parseMessage, topics, type ParseResult } from '@vigil/contracts';
 import { EdgeDelivery } from './edge-delivery.service';
 import { Outbox } from './outbox.store';
 import { CentreChecker } from './testing/centre-checker';
-import { cameraStatusItem, evidenceJpegItem, mixedItem } from './testing/outbox-messages';
+import { cameraStatusItem, crossingItem, evidenceJpegItem, mixedItem } from './testing/outbox-messages';
 
 // EdgeDelivery against the machine's Mosquitto (node status, retained topics, drain on stop), and against no
 // broker at all (a node that boots during an outage records and stops without hanging).
@@ -73,6 +73,41 @@ describe('EdgeDelivery', () => {
       });
       const camera = await retained(topics.edgeCamera('camera_status', { ...node, cameraId: 'cam-1' }));
       expect(camera.ok && camera.kind === 'camera_status' && camera.message).toMatchObject({ state: 'streaming' });
+    } finally {
+      await checker.stop();
+    }
+  });
+
+  it('announces published entries it had to evict before their commit; the centre closes them and the outbox drains', async () => {
+    const siteId = `delivery-${randomBytes(4).toString('hex')}`;
+    const node = { siteId, nodeId: 'node-1' };
+    // This "centre" never gets seqs 4-6 (every copy lost on its side), so it can never commit past 3 by itself.
+    const missed = new Set([4, 5, 6]);
+    const checker = new CentreChecker(MQTT_URL, siteId, { gapGraceMs: 300, drop: (_b, seq) => missed.has(seq) });
+    await checker.start();
+    const delivery = EdgeDelivery.open({
+      outbox: { dir, node, maxAgeS: 3 },
+      mqtt: { url: MQTT_URL, ...mqttOptions },
+      publisher: { maintenanceMs: 50, lostAnnounceMs: 500 },
+    });
+    try {
+      await delivery.start();
+      delivery.enqueueMany(Array.from({ length: 10 }, (_, k) => crossingItem(k + 1))); // seqs 2-11
+      // Replays of 4-6 come back empty-handed for the centre until the age bound evicts them at the edge; then
+      // the edge announces them as lost, the centre acknowledges past them and the outbox empties.
+      await until('outbox drained past the lost seqs', () => delivery.outbox.depth === 0, 30_000);
+      await until('ack past 11', () => delivery.outbox.lostOutstandingSeqs === 0, 10_000);
+      expect(checker.lostOf(delivery.bootId)).toEqual([4, 5, 6]);
+      expect(checker.seqsOf(delivery.bootId)).toEqual([1, 2, 3, 7, 8, 9, 10, 11]);
+      expect(checker.replayRequests).toBeGreaterThan(0);
+      expect(checker.gapAnnouncements).toBeGreaterThan(0);
+      // 7-11 could not be committed either (the ack is cumulative) and aged out with 4-6 (same enqueue): the edge
+      // announced 4-11, the centre counted as lost only what it never had.
+      expect(delivery.outbox.stats()).toMatchObject({ lostSinceBoot: 8, lostOutstanding: 0 });
+      expect(delivery.publisher.counters.gapAnnouncements).toBeGreaterThan(0);
+      // Later messages are committed normally again.
+      expect(await delivery.stop(10_000)).toEqual({ drained: true });
+      expect(checker.invalid).toEqual([]);
     } finally {
       await checker.stop();
     }

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeMessage, parseMessage, topics } from '@vigil/contracts';
+import { encodeMessage, parseMessage, topics, type DeliveryGap } from '@vigil/contracts';
 import { OutboxPublisher, resendDelay, type OutboxTransport } from './outbox.publisher';
 import { Outbox } from './outbox.store';
-import { cameraStatusItem, crossingItem, tagOf } from './testing/outbox-messages';
+import { cameraStatusItem, crossingItem, eventItem, tagOf } from './testing/outbox-messages';
 
 const node = { siteId: 'site-1', nodeId: 'node-1' };
 
@@ -14,6 +14,8 @@ class FakeTransport implements OutboxTransport {
   receiveMaximum: number | null = null;
   autoAck = true;
   readonly sent: { topic: string; payload: Buffer; retain: boolean; seq: number; bootId: string; tag: number }[] = [];
+  /** Lost-seq announcements, kept apart from the sequenced messages. */
+  readonly gaps: DeliveryGap[] = [];
   private readonly pending: (() => void)[] = [];
   private readonly listeners = new Set<(c: boolean) => void>();
   maxPending = 0;
@@ -31,6 +33,11 @@ class FakeTransport implements OutboxTransport {
   publishRaw(topic: string, payload: Buffer, retain = false): Promise<void> {
     const r = parseMessage(topic, payload);
     if (!r.ok || r.kind === 'evidence_jpeg') throw new Error('unexpected payload');
+    if (r.kind === 'delivery_gap') {
+      expect(r.topic).toMatchObject(node);
+      this.gaps.push(r.message);
+      return Promise.resolve();
+    }
     const m = r.message as unknown as { bootId: string; seq: number } & Record<string, unknown>;
     this.sent.push({ topic, payload, retain, seq: m.seq, bootId: m.bootId, tag: tagOf(m) ?? -1 });
     if (this.autoAck) return Promise.resolve();
@@ -208,5 +215,90 @@ describe('OutboxPublisher', () => {
     publisher.handleCommit({ bootId: oldBoot, upToSeq: 2 });
     publisher.handleCommit({ bootId: outbox.bootId, upToSeq: 2 });
     expect(await publisher.drain(1000)).toBe(true);
+  });
+
+  describe('seqs evicted after publication (delivery_gap)', () => {
+    /** An outbox whose byte bound holds exactly `n` crossings: every new event evicts published crossings. */
+    const reopenBounded = (n: number) => {
+      const probe = Outbox.open({ dir: path.join(dir, 'probe'), node });
+      probe.enqueue(crossingItem(10));
+      const size = probe.bytes;
+      probe.close();
+      outbox.close();
+      outbox = Outbox.open({ dir, node, maxBytes: size * n });
+    };
+
+    it('announces them at once, again on reconnect, and never again once a commit ack passes them', async () => {
+      reopenBounded(10);
+      outbox.enqueueMany(Array.from({ length: 10 }, (_, k) => crossingItem(10 + k)));
+      start({ lostAnnounceMs: 60_000 });
+      await until('ten published', () => transport.sent.length === 10);
+      // The centre commits nothing (it missed them); a new event pushes out published crossings.
+      outbox.enqueue(eventItem(1));
+      await until('announcement', () => transport.gaps.length === 1);
+      const lost = transport.gaps[0].lost;
+      expect(transport.gaps[0]).toMatchObject({ bootId: outbox.bootId, requestId: null });
+      expect(lost).toHaveLength(1);
+      expect(lost[0].bootId).toBe(outbox.bootId);
+      expect(lost[0].ranges[0].from).toBe(1);
+      const upTo = lost[0].ranges[0].to;
+      expect(outbox.lostOutstandingSeqs).toBe(upTo);
+
+      transport.setConnected(false);
+      transport.setConnected(true);
+      await until('announced again on reconnect', () => transport.gaps.length === 2);
+      expect(transport.gaps[1].lost).toEqual(lost);
+
+      // The centre closed them and acknowledges past them: forgotten, never announced again.
+      publisher.handleCommit({ bootId: outbox.bootId, upToSeq: upTo });
+      expect(outbox.lostOutstandingSeqs).toBe(0);
+      transport.setConnected(false);
+      transport.setConnected(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(transport.gaps).toHaveLength(2);
+      expect(publisher.counters.gapAnnouncements).toBe(2);
+    });
+
+    it('repeats the announcement until a commit ack passes it', async () => {
+      reopenBounded(4);
+      outbox.enqueueMany(Array.from({ length: 4 }, (_, k) => crossingItem(10 + k)));
+      start({ lostAnnounceMs: 30 });
+      await until('four published', () => transport.sent.length === 4);
+      outbox.enqueue(eventItem(1));
+      await until('three announcements', () => transport.gaps.length >= 3);
+      const to = transport.gaps[0].lost[0].ranges[0].to;
+      for (const g of transport.gaps) expect(g.lost).toEqual(transport.gaps[0].lost);
+      publisher.handleCommit({ bootId: outbox.bootId, upToSeq: to });
+      const count = transport.gaps.length;
+      await new Promise((r) => setTimeout(r, 120));
+      expect(transport.gaps.length).toBe(count);
+    });
+
+    it('answers a replay of evicted seqs with a delivery_gap naming the request, and replays what it holds', async () => {
+      reopenBounded(10);
+      outbox.enqueueMany(Array.from({ length: 10 }, (_, k) => crossingItem(10 + k)));
+      start({ lostAnnounceMs: 60_000 });
+      await until('ten published', () => transport.sent.length === 10);
+      outbox.enqueue(eventItem(1));
+      await until('announcement', () => transport.gaps.length === 1);
+      const lostTo = transport.gaps[0].lost[0].ranges[0].to;
+      transport.sent.length = 0;
+      const requestId = '0e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a2b';
+      const replay = encodeMessage('replay', {
+        requestId,
+        bootId: outbox.bootId,
+        ranges: [{ from: 1, to: 10 }],
+        ts: new Date().toISOString(),
+      });
+      publisher.handleCentreMessage(topics.centre('replay', node), replay);
+      await until('answer', () => transport.gaps.length === 2);
+      expect(transport.gaps[1]).toMatchObject({
+        requestId,
+        lost: [{ bootId: outbox.bootId, ranges: [{ from: 1, to: lostTo }] }],
+      });
+      await until('replayed the rest', () => transport.sent.length === 10 - lostTo);
+      expect(transport.sent.map((s) => s.seq)).toEqual(Array.from({ length: 10 - lostTo }, (_, i) => lostTo + 1 + i));
+      expect(publisher.counters.replayMissing).toBe(lostTo);
+    });
   });
 });

@@ -1,5 +1,13 @@
-import { parseMessage, type CommitAck, type ParseResult, type ReplayRequest } from '@vigil/contracts';
-import type { Outbox } from './outbox.store';
+import {
+  encodeMessage,
+  MAX_LOST_RANGES,
+  parseMessage,
+  topics,
+  type CommitAck,
+  type ParseResult,
+  type ReplayRequest,
+} from '@vigil/contracts';
+import type { LostSeqs, Outbox } from './outbox.store';
 import { noopOutboxLogger, type OutboxLogger, type PublishableEntry } from './outbox.types';
 
 /** What the publisher needs from the MQTT session (EdgeMqttClient implements it). */
@@ -28,6 +36,8 @@ export interface OutboxPublisherOptions {
   publishTimeoutMs?: number;
   /** Period of the resend scan and the age bound. Default 1 s. */
   maintenanceMs?: number;
+  /** Lost seqs (published, then evicted) are announced again this often until a commit ack passes them. Default 30 s. */
+  lostAnnounceMs?: number;
   now?: () => number;
   logger?: OutboxLogger;
 }
@@ -46,6 +56,8 @@ export interface PublisherCounters {
   committed: number;
   publishErrors: number;
   publishTimeouts: number;
+  /** `delivery_gap` messages published: lost seqs announced (unsolicited or in answer to a replay). */
+  gapAnnouncements: number;
 }
 
 interface SentState {
@@ -54,6 +66,11 @@ interface SentState {
 }
 
 type SendReason = 'first' | 'resend' | 'replay';
+
+interface Announcement {
+  requestId: string | null;
+  lost: LostSeqs;
+}
 
 interface ReplayRange {
   bootId: string;
@@ -74,6 +91,10 @@ export class OutboxPublisher {
   private firstPass: PublishableEntry[] = [];
   private urgent: { entry: PublishableEntry; reason: SendReason }[] = [];
   private readonly replays: ReplayRange[] = [];
+  /** Answers to replay requests for evicted seqs, then the periodic announcement when due. */
+  private readonly answers: Announcement[] = [];
+  private lostDue = false;
+  private lastLostAnnounce = 0;
   private wake: (() => void) | null = null;
   private dirty = false;
   private stopped = true;
@@ -92,6 +113,7 @@ export class OutboxPublisher {
     committed: 0,
     publishErrors: 0,
     publishTimeouts: 0,
+    gapAnnouncements: 0,
   };
 
   constructor(
@@ -106,6 +128,7 @@ export class OutboxPublisher {
       resendMaxMs: options.resendMaxMs ?? 600_000,
       publishTimeoutMs: options.publishTimeoutMs ?? 30_000,
       maintenanceMs: options.maintenanceMs ?? 1000,
+      lostAnnounceMs: options.lostAnnounceMs ?? 30_000,
     };
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? noopOutboxLogger;
@@ -120,8 +143,17 @@ export class OutboxPublisher {
         for (const id of ids) this.sent.delete(id);
         this.notify();
       }),
-      this.transport.onConnectionChange(() => this.notify()),
+      this.outbox.onLost(() => {
+        this.lostDue = true;
+        this.notify();
+      }),
+      this.transport.onConnectionChange((connected) => {
+        // The centre may have missed announcements while the link was down (or this is a restart).
+        if (connected && this.outbox.lostOutstandingSeqs > 0) this.lostDue = true;
+        this.notify();
+      }),
     );
+    if (this.outbox.lostOutstandingSeqs > 0) this.lostDue = true;
     this.timer = setInterval(() => this.maintain(), this.o.maintenanceMs);
     this.timer.unref();
     this.loopDone = this.loop();
@@ -133,6 +165,7 @@ export class OutboxPublisher {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unsubscribe.splice(0)) u();
+    this.answers.length = 0;
     this.notify();
     await this.loopDone;
     const deadline = this.now() + waitMs;
@@ -180,9 +213,16 @@ export class OutboxPublisher {
     return n;
   }
 
-  handleReplay(req: Pick<ReplayRequest, 'bootId' | 'ranges'>): void {
+  handleReplay(req: Pick<ReplayRequest, 'bootId' | 'ranges'> & { requestId?: string }): void {
     for (const r of req.ranges) this.replays.push({ bootId: req.bootId, from: r.from, to: r.to });
     this.logger.info({ bootId: req.bootId, ranges: req.ranges }, 'replay requested');
+    // Seqs asked for that were evicted: answer at once that they are lost, so the centre stops waiting for them.
+    const ranges = req.ranges
+      .flatMap((r) => this.outbox.lostWithin(req.bootId, r.from, r.to).flatMap((l) => l.ranges))
+      .slice(0, MAX_LOST_RANGES);
+    if (ranges.length > 0) {
+      this.answers.push({ requestId: req.requestId ?? null, lost: [{ bootId: req.bootId, ranges }] });
+    }
     this.notify();
   }
 
@@ -209,10 +249,52 @@ export class OutboxPublisher {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const job = this.transport.connected && this.inflight < this.windowSize() ? this.next() : null;
+      const ready = this.transport.connected && this.inflight < this.windowSize();
+      const announcement = ready ? this.nextAnnouncement() : null;
+      if (announcement) {
+        this.announce(announcement);
+        continue;
+      }
+      const job = ready ? this.next() : null;
       if (job) this.send(job.entry, job.reason);
       else await this.sleep();
     }
+  }
+
+  /**
+   * Lost-seq announcements go before everything else: they are what lets the centre's cumulative ack move again,
+   * and they are not outbox entries, so neither the commit window nor the byte bound holds them back.
+   */
+  private nextAnnouncement(): Announcement | null {
+    const answer = this.answers.shift();
+    if (answer) return answer;
+    if (!this.lostDue) return null;
+    this.lostDue = false;
+    const lost = this.outbox.lostRanges(MAX_LOST_RANGES);
+    return lost.length > 0 ? { requestId: null, lost } : null;
+  }
+
+  private announce(a: Announcement): void {
+    this.lastLostAnnounce = this.now();
+    let payload: Buffer;
+    try {
+      payload = encodeMessage('delivery_gap', {
+        bootId: this.outbox.bootId,
+        ts: new Date(this.now()).toISOString(),
+        requestId: a.requestId,
+        lost: a.lost,
+      });
+    } catch (err) {
+      // A bug in building the announcement must not stop the delivery of everything else.
+      this.logger.warn({ err: (err as Error).message }, 'could not build the lost-seq announcement');
+      return;
+    }
+    this.counters.gapAnnouncements++;
+    this.logger.info({ requestId: a.requestId, lost: a.lost }, 'announcing seqs that can no longer be delivered');
+    // Not retried here: an announcement lost on the way is repeated until a commit ack passes its ranges.
+    this.publish(topics.edgeNode('delivery_gap', this.outbox.node), payload, false, (err) =>
+      this.logger.debug({ err: err.message }, 'lost-seq announcement failed, will repeat'),
+    );
   }
 
   /** Replays first (the centre is waiting on them), then resends, then new entries in outbox order. */
@@ -263,6 +345,13 @@ export class OutboxPublisher {
       this.retainedUpTo.set(entry.topic, entry.id);
       retain = true;
     }
+    this.publish(entry.topic, entry.payload, retain, (err) =>
+      this.logger.debug({ err: err.message, bootId: entry.bootId, seq: entry.seq }, 'publish failed, will resend'),
+    );
+  }
+
+  /** One QoS 1 publish holding a window slot until its PUBACK, an error, or the publish timeout. */
+  private publish(topic: string, payload: Buffer, retain: boolean, onError: (err: Error) => void): void {
     this.inflight++;
     let settled = false;
     const settle = () => {
@@ -277,9 +366,9 @@ export class OutboxPublisher {
       settle();
     }, this.o.publishTimeoutMs);
     timeout.unref();
-    this.transport.publishRaw(entry.topic, entry.payload, retain).then(settle, (err: Error) => {
+    this.transport.publishRaw(topic, payload, retain).then(settle, (err: Error) => {
       this.counters.publishErrors++;
-      this.logger.debug({ err: err.message, bootId: entry.bootId, seq: entry.seq }, 'publish failed, will resend');
+      onError(err);
       settle();
     });
   }
@@ -292,8 +381,11 @@ export class OutboxPublisher {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'outbox age bound failed');
     }
-    if (!this.transport.connected || this.urgent.length > 0) return this.notify();
     const now = this.now();
+    if (this.outbox.lostOutstandingSeqs > 0 && now - this.lastLostAnnounce >= this.o.lostAnnounceMs) {
+      this.lostDue = true;
+    }
+    if (!this.transport.connected || this.urgent.length > 0) return this.notify();
     const due: number[] = [];
     for (const [id, s] of this.sent) {
       if (now - s.sentAt < this.o.resendAfterMs) break;

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HeartbeatSchema, parseMessage } from '@vigil/contracts';
-import { Outbox, type OutboxOptions } from './outbox.store';
+import Database from 'better-sqlite3';
+import { DeliveryGapSchema, HeartbeatSchema, MAX_LOST_BOOTS, parseMessage } from '@vigil/contracts';
+import { Outbox, OUTBOX_FILE, type OutboxOptions } from './outbox.store';
 import type { OutboxItem } from './outbox.types';
 import {
   cameraStatusItem,
@@ -266,5 +267,158 @@ describe('Outbox (SQLite store)', () => {
   it('refuses a second opener of the same directory while the first holds it', () => {
     openOutbox();
     expect(() => Outbox.open({ dir, node })).toThrow(/in use by another process/);
+  });
+
+  describe('published entries evicted before their commit (lost seqs)', () => {
+    // Crossings with tags 10..19 all have the same size; the event is the one entry of a higher class.
+    const stream = (): OutboxItem[] => [
+      ...Array.from({ length: 5 }, (_, k) => crossingItem(10 + k)),
+      eventItem(15),
+      ...Array.from({ length: 4 }, (_, k) => crossingItem(16 + k)),
+    ];
+
+    const sizeOf = (item: OutboxItem) => {
+      const probe = Outbox.open({ dir: path.join(dir, 'probe'), node });
+      const before = probe.bytes;
+      probe.enqueue(item);
+      const b = probe.bytes - before;
+      probe.close();
+      return b;
+    };
+
+    it('records them as merged ranges, answers which of a range are lost, and forgets them as the ack passes', () => {
+      const items = stream();
+      const box = openOutbox({ maxBytes: items.reduce((n, it) => n + sizeOf(it), 0) });
+      box.enqueueMany(items);
+      const published = box.takeForPublish(0, 100);
+      expect(published.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      let announced = 0;
+      box.onLost(() => announced++);
+      // New events push out every crossing (class 1 before events); all of them were already published.
+      for (let k = 0; box.stats().evictedSinceBoot.crossing < 9; k++) box.enqueue(eventItem(100 + k));
+      const remaining = box.takeForPublish(0, 100).filter((e) => e.seq <= 10);
+      expect(remaining.map((e) => [e.seq, e.kind])).toEqual([[6, 'event']]);
+      expect(box.lostRanges()).toEqual([
+        {
+          bootId: box.bootId,
+          ranges: [
+            { from: 1, to: 5 },
+            { from: 7, to: 10 },
+          ],
+        },
+      ]);
+      expect(announced).toBeGreaterThanOrEqual(1);
+      expect(box.stats()).toMatchObject({ lostSinceBoot: 9, lostOutstanding: 9 });
+      expect(box.lostWithin(box.bootId, 4, 8)).toEqual([
+        {
+          bootId: box.bootId,
+          ranges: [
+            { from: 4, to: 5 },
+            { from: 7, to: 8 },
+          ],
+        },
+      ]);
+      expect(box.lostWithin(box.bootId, 6, 6)).toEqual([]);
+
+      // The centre closed up to 6 (5 on our announcement, 6 committed): the first range is done.
+      box.commit(box.bootId, 6);
+      expect(box.lostRanges()).toEqual([{ bootId: box.bootId, ranges: [{ from: 7, to: 10 }] }]);
+      // An ack inside a range trims it.
+      box.commit(box.bootId, 8);
+      expect(box.lostRanges()).toEqual([{ bootId: box.bootId, ranges: [{ from: 9, to: 10 }] }]);
+      expect(box.lostOutstandingSeqs).toBe(2);
+      const bootId = box.bootId;
+      box.close();
+
+      // Durable: a restart still announces what the centre has not passed yet.
+      const again = openOutbox();
+      expect(again.lostRanges()).toEqual([{ bootId, ranges: [{ from: 9, to: 10 }] }]);
+      expect(again.stats()).toMatchObject({ lostSinceBoot: 0, lostOutstanding: 2 });
+      // An ack of another boot changes nothing; the right one clears it.
+      again.commit(again.bootId, 100);
+      expect(again.lostOutstandingSeqs).toBe(2);
+      again.commit(bootId, 10);
+      expect(again.lostRanges()).toEqual([]);
+      expect(again.lostOutstandingSeqs).toBe(0);
+    });
+
+    it('records published entries the age bound removes, but not those never handed to the broker', () => {
+      let now = Date.parse('2026-11-21T08:00:00Z');
+      const box = openOutbox({ now: () => now, maxAgeS: 60 });
+      box.enqueueMany([crossingItem(1), crossingItem(2), crossingItem(3), crossingItem(4)]);
+      box.takeForPublish(0, 2);
+      let announced = 0;
+      box.onLost(() => announced++);
+      now += 61_000;
+      expect(box.enforceAge()).toBe(4);
+      expect(box.lostRanges()).toEqual([{ bootId: box.bootId, ranges: [{ from: 1, to: 2 }] }]);
+      expect(announced).toBe(1);
+      // Nothing published left: a later eviction of unsequenced entries records nothing.
+      box.enqueue(crossingItem(5));
+      now += 61_000;
+      expect(box.enforceAge()).toBe(1);
+      expect(box.stats().lostSinceBoot).toBe(2);
+      expect(announced).toBe(1);
+    });
+
+    it('lists the oldest boot first and caps the number of ranges', () => {
+      let now = 1_000_000;
+      const a = openOutbox({ now: () => now, maxAgeS: 10 });
+      a.enqueueMany(Array.from({ length: 6 }, (_, k) => crossingItem(k)));
+      const firstBoot = a.bootId;
+      a.takeForPublish(0, 6); // published under the first boot, then the process stops
+      a.close();
+      now += 5000;
+      const b = openOutbox({ now: () => now, maxAgeS: 10 });
+      b.enqueueMany([crossingItem(7), crossingItem(8), crossingItem(9)]);
+      b.takeForPublish(0, 100); // the first boot's entries keep their ids; 7-9 get seqs 1-3 of this boot
+      now += 5001; // the first boot's entries age out
+      b.enforceAge();
+      now += 5000; // then this boot's
+      b.enforceAge();
+      expect(b.lostRanges()).toEqual([
+        { bootId: firstBoot, ranges: [{ from: 1, to: 6 }] },
+        { bootId: b.bootId, ranges: [{ from: 1, to: 3 }] },
+      ]);
+      expect(b.lostRanges(1)).toEqual([{ bootId: firstBoot, ranges: [{ from: 1, to: 6 }] }]);
+    });
+
+    it('never lists more boots than one announcement may carry', () => {
+      let now = 1_000_000;
+      for (let b = 0; b < MAX_LOST_BOOTS + 1; b++) {
+        const box = openOutbox({ now: () => now, maxAgeS: 10 });
+        box.enqueue(crossingItem(b));
+        box.takeForPublish(0, 100);
+        box.close();
+      }
+      const last = openOutbox({ now: () => now, maxAgeS: 10 });
+      now += 11_000;
+      expect(last.enforceAge()).toBe(MAX_LOST_BOOTS + 1);
+      expect(last.stats().lostOutstanding).toBe(MAX_LOST_BOOTS + 1);
+      const lost = last.lostRanges();
+      expect(lost).toHaveLength(MAX_LOST_BOOTS);
+      const message = { bootId: last.bootId, ts: new Date(now).toISOString(), requestId: null, lost };
+      expect(DeliveryGapSchema.safeParse(message).success).toBe(true);
+    });
+
+    it('upgrades an outbox created before lost seqs were recorded (schema 1)', () => {
+      const a = openOutbox();
+      a.enqueue(crossingItem(1));
+      a.close();
+      const raw = new Database(path.join(dir, OUTBOX_FILE));
+      raw.exec('DROP TABLE lost; PRAGMA user_version = 1;');
+      raw.close();
+      let now = Date.now();
+      const b = openOutbox({ now: () => now, maxAgeS: 10 });
+      expect(b.depth).toBe(1);
+      b.takeForPublish(0, 10);
+      now += 11_000;
+      b.enforceAge();
+      expect(b.lostRanges()).toEqual([{ bootId: b.bootId, ranges: [{ from: 1, to: 1 }] }]);
+      const version = new Database(path.join(dir, OUTBOX_FILE), { readonly: true });
+      b.close();
+      expect(version.pragma('user_version', { simple: true })).toBe(2);
+      version.close();
+    });
   });
 });

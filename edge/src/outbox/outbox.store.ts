@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import type { Heartbeat, NodeRef } from '@vigil/contracts';
+import { MAX_LOST_BOOTS, MAX_LOST_RANGES, type DeliveryGap, type Heartbeat, type NodeRef } from '@vigil/contracts';
 import { finalPayload, prepareEntry, type PreparedEntry } from './outbox-payload';
 import {
   EVICTION_CLASS,
@@ -19,7 +19,8 @@ import {
 } from './outbox.types';
 
 export const OUTBOX_FILE = 'outbox.sqlite';
-const SCHEMA_VERSION = 1;
+/** 1: entries, evictions. 2: lost (published entries evicted before their commit). */
+const SCHEMA_VERSION = 2;
 const CLASSES = Math.max(...Object.values(EVICTION_CLASS)) + 1;
 
 export interface OutboxOptions {
@@ -58,7 +59,19 @@ interface RemovedRow {
   id: number;
   kind: OutboxKind;
   bytes: number;
+  boot_id: string | null;
+  seq: number | null;
 }
+
+interface LostRow {
+  boot_id: string;
+  from_seq: number;
+  to_seq: number;
+  recorded_at: number;
+}
+
+/** Published seqs the outbox evicted before the centre committed them, by boot, as inclusive ranges. */
+export type LostSeqs = DeliveryGap['lost'];
 
 const zeroCounts = (): Record<OutboxKind, number> =>
   Object.fromEntries(OUTBOX_KINDS.map((k) => [k, 0])) as Record<OutboxKind, number>;
@@ -79,7 +92,7 @@ export class Outbox {
   readonly bootId: string;
   readonly file: string;
   private readonly db: Db;
-  private readonly node: NodeRef;
+  readonly node: NodeRef;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private readonly maxAgeByKindMs: Partial<Record<OutboxKind, number>>;
@@ -94,6 +107,9 @@ export class Outbox {
   private closed = false;
   private readonly enqueuedListeners = new Set<() => void>();
   private readonly removedListeners = new Set<(ids: number[]) => void>();
+  private readonly lostListeners = new Set<() => void>();
+  private lostSinceBoot = 0;
+  private lostOutstanding: number;
   private readonly st: {
     insert: Statement<[string, number, string, number, Buffer, Buffer | null, number, number]>;
     evictCandidates: Statement<[number, number, number], RemovedRow>;
@@ -108,6 +124,14 @@ export class Outbox {
     ageEvict: Statement<[number], RemovedRow>;
     ageEvictKind: Statement<[string, number], RemovedRow>;
     evictionTotals: Statement<[], { kind: string; count: number }>;
+    lostTouching: Statement<[string, number, number], LostRow>;
+    lostDelete: Statement<[string, number]>;
+    lostInsert: Statement<[string, number, number, number]>;
+    lostForget: Statement<[string, number]>;
+    lostTrim: Statement<[number, string, number, number]>;
+    lostFirst: Statement<[number], LostRow>;
+    lostWithin: Statement<[string, number, number], LostRow>;
+    lostCount: Statement<[], { n: number }>;
   };
 
   private constructor(options: OutboxOptions) {
@@ -131,13 +155,15 @@ export class Outbox {
       // Within a class: entries never handed to the broker first (dropping them leaves no sequence hole), then
       // the already sequenced ones; oldest first in both.
       evictCandidates: this.db.prepare(
-        'SELECT id, kind, bytes FROM entries WHERE class = ? AND (seq IS NOT NULL) = ? ORDER BY id LIMIT ?',
+        'SELECT id, kind, bytes, boot_id, seq FROM entries WHERE class = ? AND (seq IS NOT NULL) = ? ORDER BY id LIMIT ?',
       ),
       deleteById: this.db.prepare('DELETE FROM entries WHERE id = ?'),
       countEviction: this.db.prepare(
         'INSERT INTO evictions (kind, count) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET count = count + excluded.count',
       ),
-      ack: this.db.prepare('DELETE FROM entries WHERE boot_id = ? AND seq <= ? RETURNING id, kind, bytes'),
+      ack: this.db.prepare(
+        'DELETE FROM entries WHERE boot_id = ? AND seq <= ? RETURNING id, kind, bytes, boot_id, seq',
+      ),
       nextRows: this.db.prepare(
         'SELECT id, kind, topic, retain, body, image, boot_id, seq FROM entries WHERE id > ? ORDER BY id LIMIT ?',
       ),
@@ -149,10 +175,31 @@ export class Outbox {
         'SELECT id, kind, topic, retain, body, image, boot_id, seq FROM entries WHERE boot_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?',
       ),
       oldest: this.db.prepare('SELECT min(created_at) AS t FROM entries'),
-      ageEvict: this.db.prepare('DELETE FROM entries WHERE created_at < ? RETURNING id, kind, bytes'),
-      ageEvictKind: this.db.prepare('DELETE FROM entries WHERE kind = ? AND created_at < ? RETURNING id, kind, bytes'),
+      ageEvict: this.db.prepare('DELETE FROM entries WHERE created_at < ? RETURNING id, kind, bytes, boot_id, seq'),
+      ageEvictKind: this.db.prepare(
+        'DELETE FROM entries WHERE kind = ? AND created_at < ? RETURNING id, kind, bytes, boot_id, seq',
+      ),
       evictionTotals: this.db.prepare('SELECT kind, count FROM evictions'),
+      // Ranges of a boot that overlap or touch [from, to] (merged with it on insert).
+      lostTouching: this.db.prepare(
+        'SELECT boot_id, from_seq, to_seq, recorded_at FROM lost WHERE boot_id = ? AND to_seq >= ? - 1 AND from_seq <= ? + 1',
+      ),
+      lostDelete: this.db.prepare('DELETE FROM lost WHERE boot_id = ? AND from_seq = ?'),
+      lostInsert: this.db.prepare('INSERT INTO lost (boot_id, from_seq, to_seq, recorded_at) VALUES (?, ?, ?, ?)'),
+      lostForget: this.db.prepare('DELETE FROM lost WHERE boot_id = ? AND to_seq <= ?'),
+      lostTrim: this.db.prepare('UPDATE lost SET from_seq = ? WHERE boot_id = ? AND from_seq <= ? AND to_seq > ?'),
+      // Oldest boot first (by its first recorded loss), lowest seqs first: the centre closes from the bottom.
+      lostFirst: this.db.prepare(
+        `SELECT l.boot_id, l.from_seq, l.to_seq, l.recorded_at
+           FROM lost l JOIN (SELECT boot_id, min(recorded_at) AS first FROM lost GROUP BY boot_id) b USING (boot_id)
+          ORDER BY b.first, l.boot_id, l.from_seq LIMIT ?`,
+      ),
+      lostWithin: this.db.prepare(
+        'SELECT boot_id, from_seq, to_seq, recorded_at FROM lost WHERE boot_id = ? AND to_seq >= ? AND from_seq <= ? ORDER BY from_seq',
+      ),
+      lostCount: this.db.prepare('SELECT coalesce(sum(to_seq - from_seq + 1), 0) AS n FROM lost'),
     };
+    this.lostOutstanding = this.st.lostCount.get()?.n ?? 0;
     const totals = this.db
       .prepare('SELECT class, count(*) AS n, coalesce(sum(bytes), 0) AS b FROM entries GROUP BY class')
       .all() as { class: number; n: number; b: number }[];
@@ -191,15 +238,19 @@ export class Outbox {
     const prepared = items.map((item) => prepareEntry(item, this.node, this.bootId, now));
     const evicted: RemovedRow[] = [];
     let aged: RemovedRow[] = [];
+    let lost = 0;
     const results = this.db.transaction(() => {
       if (now - this.lastAgeCheck >= 1000) {
         this.lastAgeCheck = now;
         aged = this.evictByAge(now);
       }
-      return prepared.map((p) => this.insertBounded(p, evicted));
+      const stored = prepared.map((p) => this.insertBounded(p, evicted));
+      lost = this.recordLost([...aged, ...evicted], now);
+      return stored;
     })();
     this.afterEviction(aged, 'age');
     this.afterEviction(evicted, 'bytes');
+    this.afterLost(lost);
     if (results.some((r) => r.stored)) for (const l of this.enqueuedListeners) l();
     return results;
   }
@@ -212,7 +263,7 @@ export class Outbox {
       let evictable = 0;
       for (let c = 0; c <= cls; c++) evictable += this.classBytes[c];
       if (p.bytes > this.maxBytes || evictable < excess) {
-        evicted.push({ id: -1, kind: p.kind, bytes: 0 });
+        evicted.push({ id: -1, kind: p.kind, bytes: 0, boot_id: null, seq: null });
         this.st.countEviction.run(p.kind, 1);
         return { id: null, kind: p.kind, stored: false };
       }
@@ -262,9 +313,63 @@ export class Outbox {
     this.assertOpen();
     const now = this.now();
     this.lastAgeCheck = now;
-    const rows = this.db.transaction(() => this.evictByAge(now))();
+    let lost = 0;
+    const rows = this.db.transaction(() => {
+      const aged = this.evictByAge(now);
+      lost = this.recordLost(aged, now);
+      return aged;
+    })();
     this.afterEviction(rows, 'age');
+    this.afterLost(lost);
     return rows.length;
+  }
+
+  /**
+   * Inside the eviction's transaction: the evicted entries that had been handed to the broker (they hold a seq the
+   * centre may be waiting for) are recorded as lost ranges, merged with the ranges they touch. Returns how many.
+   */
+  private recordLost(rows: readonly RemovedRow[], now: number): number {
+    const byBoot = new Map<string, number[]>();
+    for (const r of rows) {
+      if (r.boot_id === null || r.seq === null) continue;
+      const list = byBoot.get(r.boot_id);
+      if (list) list.push(r.seq);
+      else byBoot.set(r.boot_id, [r.seq]);
+    }
+    let n = 0;
+    for (const [bootId, seqs] of byBoot) {
+      seqs.sort((a, b) => a - b);
+      n += seqs.length;
+      let from = seqs[0];
+      for (let i = 1; i <= seqs.length; i++) {
+        if (i < seqs.length && seqs[i] === seqs[i - 1] + 1) continue;
+        this.addLost(bootId, from, seqs[i - 1], now);
+        from = seqs[i];
+      }
+    }
+    return n;
+  }
+
+  private addLost(bootId: string, from: number, to: number, now: number): void {
+    let recordedAt = now;
+    for (const r of this.st.lostTouching.all(bootId, from, to)) {
+      from = Math.min(from, r.from_seq);
+      to = Math.max(to, r.to_seq);
+      recordedAt = Math.min(recordedAt, r.recorded_at);
+      this.st.lostDelete.run(bootId, r.from_seq);
+    }
+    this.st.lostInsert.run(bootId, from, to, recordedAt);
+  }
+
+  private afterLost(n: number): void {
+    if (n === 0) return;
+    this.lostSinceBoot += n;
+    this.lostOutstanding = this.st.lostCount.get()?.n ?? 0;
+    this.logger.warn(
+      { lost: n, outstanding: this.lostOutstanding },
+      'published entries evicted before the centre committed them; announcing them as lost',
+    );
+    for (const l of this.lostListeners) l();
   }
 
   private forget(r: RemovedRow): void {
@@ -296,7 +401,15 @@ export class Outbox {
    */
   commit(bootId: string, upToSeq: number): number {
     this.assertOpen();
-    const rows = this.st.ack.all(bootId, upToSeq);
+    const rows = this.db.transaction(() => {
+      const acked = this.st.ack.all(bootId, upToSeq);
+      // The centre has closed every seq <= upToSeq (committed, or closed on our announcement): lost ranges up to
+      // there need no announcement any more.
+      const forgot = this.st.lostForget.run(bootId, upToSeq).changes;
+      const trimmed = this.st.lostTrim.run(upToSeq + 1, bootId, upToSeq, upToSeq).changes;
+      if (forgot + trimmed > 0) this.lostOutstanding = this.st.lostCount.get()?.n ?? 0;
+      return acked;
+    })();
     for (const r of rows) this.forget(r);
     if (rows.length > 0) {
       const ids = rows.map((r) => r.id);
@@ -339,6 +452,37 @@ export class Outbox {
     return this.st.range.all(bootId, from, to, limit).map(toPublishable);
   }
 
+  /**
+   * Lost seqs still to announce (published, evicted, not yet passed by a commit ack): at most `limit` ranges and
+   * MAX_LOST_BOOTS boots (what one `delivery_gap` may carry), the oldest boot's lowest first, grouped by boot.
+   */
+  lostRanges(limit = MAX_LOST_RANGES): LostSeqs {
+    this.assertOpen();
+    return groupByBoot(this.st.lostFirst.all(limit)).slice(0, MAX_LOST_BOOTS);
+  }
+
+  /** The lost ranges of one boot within [from, to] (clipped to it): how to answer a replay of evicted seqs. */
+  lostWithin(bootId: string, from: number, to: number): LostSeqs {
+    this.assertOpen();
+    const rows = this.st.lostWithin.all(bootId, from, to).map((r) => ({
+      ...r,
+      from_seq: Math.max(r.from_seq, from),
+      to_seq: Math.min(r.to_seq, to),
+    }));
+    return groupByBoot(rows);
+  }
+
+  /** Seqs recorded as lost and not yet passed by a commit ack. */
+  get lostOutstandingSeqs(): number {
+    return this.lostOutstanding;
+  }
+
+  /** Called after an eviction recorded new lost seqs (outside the transaction). */
+  onLost(listener: () => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
   onEnqueued(listener: () => void): () => void {
     this.enqueuedListeners.add(listener);
     return () => this.enqueuedListeners.delete(listener);
@@ -363,6 +507,8 @@ export class Outbox {
       oldestAgeS: oldest === null ? null : Math.max(0, (this.now() - oldest) / 1000),
       evictedSinceBoot: { ...this.evictedSinceBoot },
       evictedTotal,
+      lostSinceBoot: this.lostSinceBoot,
+      lostOutstanding: this.lostOutstanding,
     };
   }
 
@@ -381,6 +527,17 @@ export class Outbox {
   private assertOpen(): void {
     if (this.closed) throw new Error('outbox is closed');
   }
+}
+
+function groupByBoot(rows: readonly Pick<LostRow, 'boot_id' | 'from_seq' | 'to_seq'>[]): LostSeqs {
+  const out: LostSeqs = [];
+  for (const r of rows) {
+    const last = out.at(-1);
+    const range = { from: r.from_seq, to: r.to_seq };
+    if (last?.bootId === r.boot_id) last.ranges.push(range);
+    else out.push({ bootId: r.boot_id, ranges: [range] });
+  }
+  return out;
 }
 
 function toPublishable(r: EntryRow): PublishableEntry {
@@ -407,7 +564,19 @@ function openDatabase(file: string, synchronous: 'FULL' | 'NORMAL'): Db {
     db.pragma(`synchronous = ${synchronous}`);
     db.exec('BEGIN IMMEDIATE; COMMIT');
     const version = db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) {
+    // Published seqs evicted before their commit, as disjoint, non-adjacent ranges per boot: announced to the
+    // centre until its commit ack passes them.
+    const lostTable = `
+      CREATE TABLE IF NOT EXISTS lost (
+        boot_id TEXT NOT NULL,
+        from_seq INTEGER NOT NULL,
+        to_seq INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (boot_id, from_seq)
+      );`;
+    if (version === 1) {
+      db.exec(`BEGIN; ${lostTable} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+    } else if (version === 0) {
       db.exec(`
         CREATE TABLE IF NOT EXISTS entries (
           id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -426,6 +595,7 @@ function openDatabase(file: string, synchronous: 'FULL' | 'NORMAL'): Db {
         CREATE INDEX IF NOT EXISTS entries_eviction ON entries (class, (seq IS NOT NULL), id);
         CREATE INDEX IF NOT EXISTS entries_created ON entries (created_at);
         CREATE TABLE IF NOT EXISTS evictions (kind TEXT PRIMARY KEY, count INTEGER NOT NULL);
+        ${lostTable}
         PRAGMA user_version = ${SCHEMA_VERSION};
       `);
     } else if (version !== SCHEMA_VERSION) {

@@ -71,6 +71,10 @@ export interface OutboxStats {
   evictedSinceBoot: Record<OutboxKind, number>;
   /** Evictions by kind over the life of the outbox directory (persisted, survives restarts). */
   evictedTotal: Record<OutboxKind, number>;
+  /** Of the evictions since boot: entries that had been published (held a seq) and were not committed. */
+  lostSinceBoot: number;
+  /** Lost seqs still announced to the centre (its commit ack has not passed them yet; persisted). */
+  lostOutstanding: number;
 }
 
 export type EvictionReason = 'bytes' | 'age';

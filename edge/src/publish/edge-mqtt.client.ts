@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import {
   encodeMessage,
+  isEdgeNodeKind,
   subscriptions,
   topics,
   type CameraRef,
@@ -333,7 +334,7 @@ function redact(url: string): string {
 }
 
 export function topicFor(kind: EdgeNodeKind | EdgeCameraKind, node: NodeRef, cameraId: string | null): string {
-  if (kind === 'node_status' || kind === 'heartbeat' || kind === 'config_ack') return topics.edgeNode(kind, node);
+  if (isEdgeNodeKind(kind)) return topics.edgeNode(kind, node);
   if (cameraId === null) throw new TypeError(`${kind} messages need a camera id`);
   const ref: CameraRef = { ...node, cameraId };
   return topics.edgeCamera(kind, ref);

@@ -13,7 +13,7 @@ export const CommitAckSchema = z.object({
 });
 export type CommitAck = z.infer<typeof CommitAckSchema>;
 
-const SeqRangeSchema = z
+export const SeqRangeSchema = z
   .object({ from: z.int().min(1), to: z.int().min(1) })
   .refine((r) => r.to >= r.from, { message: 'to must be >= from', path: ['to'] });
 
@@ -25,3 +25,33 @@ export const ReplayRequestSchema = z.object({
   ts: TimestampSchema,
 });
 export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
+export type SeqRange = z.infer<typeof SeqRangeSchema>;
+
+/** Most ranges one `delivery_gap` message carries, over all its boots (the rest follow once these are acknowledged). */
+export const MAX_LOST_RANGES = 100;
+/** Most boots one `delivery_gap` message names. */
+export const MAX_LOST_BOOTS = 16;
+
+/**
+ * Edge -> centre, not sequenced: sequence numbers this node assigned (published at least once) and can no longer
+ * deliver, because its outbox's byte or age bound evicted them before the centre committed them. The centre closes
+ * them in its delivery state (the cumulative ack may pass them, no replay is asked for them) and records the loss.
+ * Repeated from the edge's durable record until a commit ack of that boot reaches past them; idempotent.
+ */
+export const DeliveryGapSchema = z
+  .object({
+    /** Boot of the announcing process (the lost seqs may belong to earlier boots, see `lost[].bootId`). */
+    bootId: UuidSchema,
+    ts: TimestampSchema,
+    /** The replay request this answers, null for an unsolicited announcement. */
+    requestId: UuidSchema.nullable(),
+    lost: z
+      .array(z.object({ bootId: UuidSchema, ranges: z.array(SeqRangeSchema).min(1).max(MAX_LOST_RANGES) }))
+      .min(1)
+      .max(MAX_LOST_BOOTS),
+  })
+  .refine((m) => m.lost.reduce((n, l) => n + l.ranges.length, 0) <= MAX_LOST_RANGES, {
+    message: `at most ${MAX_LOST_RANGES} ranges in all`,
+    path: ['lost'],
+  });
+export type DeliveryGap = z.infer<typeof DeliveryGapSchema>;

@@ -91,3 +91,50 @@ describe('encodeMessage', () => {
     expect(() => encodeMessage('commit', { bootId: 'x', upToSeq: 1, ts: 'now' })).toThrow(/bootId/);
   });
 });
+
+describe('MESSAGES delivery flags', () => {
+  it('marks a kind sequenced exactly when its valid fixtures carry a seq (the last will being the one exception)', () => {
+    for (const f of valid) {
+      const kind = parseTopic(f.topic)!.kind;
+      const json = f.json as { seq?: number; reason?: string };
+      if (kind === 'node_status' && json.reason === 'connection_lost') {
+        expect(json.seq).toBeUndefined();
+        continue;
+      }
+      expect({ name: f.name, sequenced: MESSAGES[kind].sequenced }).toEqual({
+        name: f.name,
+        sequenced: json.seq !== undefined,
+      });
+    }
+    expect(MESSAGES.node_status.sequenced).toBe(true);
+    expect(MESSAGES.delivery_gap.sequenced).toBe(false);
+  });
+});
+
+describe('delivery_gap', () => {
+  const gap = valid.find((f) => f.name === 'delivery_gap')!;
+  const withRanges = (perBoot: number[]) => ({
+    ...(gap.json as object),
+    lost: perBoot.map((n, b) => ({
+      bootId: `5b0d7c7e-3f0a-4c8e-9a51-2f8e4c1d9b0${b}`,
+      ranges: Array.from({ length: n }, (_, i) => ({ from: 2 * i + 1, to: 2 * i + 1 })),
+    })),
+  });
+
+  it('takes up to 100 ranges in all, over several boots, and refuses more', () => {
+    const ok = parseMessage(gap.topic, Buffer.from(JSON.stringify(withRanges([50, 30, 20]))));
+    expect(ok.ok).toBe(true);
+    const tooMany = parseMessage(gap.topic, Buffer.from(JSON.stringify(withRanges([50, 30, 21]))));
+    expect(!tooMany.ok && tooMany.error).toMatchObject({ code: 'INVALID_PAYLOAD', path: 'lost' });
+  });
+
+  it('is the message an edge publishes for its own node only (topic identity)', () => {
+    const r = parseMessage(gap.topic, gap.bytes);
+    expect(r.ok && r.topic).toEqual({
+      root: 'edge',
+      kind: 'delivery_gap',
+      siteId: 'rome-centro',
+      nodeId: 'node-via-nazionale',
+    });
+  });
+});

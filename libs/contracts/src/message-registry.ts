@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CrossingSchema, LineCountSchema } from './count.schema';
 import { ConfigAckSchema, EdgeConfigSchema } from './config.schema';
-import { CommitAckSchema, ReplayRequestSchema } from './delivery.schema';
+import { CommitAckSchema, DeliveryGapSchema, ReplayRequestSchema } from './delivery.schema';
 import { CameraStatusSchema, HeartbeatSchema, NodeStatusSchema } from './edge-status.schema';
 import { DetectionEventSchema } from './event.schema';
 import { EvidenceJpegHeaderSchema, EvidenceMetaSchema, MAX_EVIDENCE_BYTES, splitEvidenceJpeg } from './evidence.schema';
@@ -20,9 +20,13 @@ const JSON_MAX = 64 * 1024;
 
 /** The one table of every message: topic kind -> schema and delivery properties. */
 export const MESSAGES = {
-  node_status: { schema: NodeStatusSchema, retained: true, sequenced: false, maxBytes: JSON_MAX },
+  // Sequenced like every status the node publishes itself; the one exception is the MQTT last will (fixed at
+  // connect time, so it carries no seq), which the schema admits and ingest leaves out of the sequence.
+  node_status: { schema: NodeStatusSchema, retained: true, sequenced: true, maxBytes: JSON_MAX },
   heartbeat: { schema: HeartbeatSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },
   config_ack: { schema: ConfigAckSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },
+  // Not sequenced: it must get through exactly when the outbox is stalled by the hole it reports (see README).
+  delivery_gap: { schema: DeliveryGapSchema, retained: false, sequenced: false, maxBytes: JSON_MAX },
   camera_status: { schema: CameraStatusSchema, retained: true, sequenced: true, maxBytes: JSON_MAX },
   event: { schema: DetectionEventSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },
   count: { schema: LineCountSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },

@@ -10,6 +10,7 @@ describe('topics', () => {
       'vigil/v1/edge/rome-centro/node-1/camera/cam-north/evidence/jpeg',
     );
     expect(topics.edgeNode('config_ack', ref)).toBe('vigil/v1/edge/rome-centro/node-1/config/ack');
+    expect(topics.edgeNode('delivery_gap', ref)).toBe('vigil/v1/edge/rome-centro/node-1/delivery/gap');
     expect(topics.centre('commit', ref)).toBe('vigil/v1/centre/rome-centro/node-1/commit');
     expect(subscriptions.centreToNode(ref)).toBe('vigil/v1/centre/rome-centro/node-1/#');
   });

@@ -10,7 +10,7 @@ export const EDGE_ROOT = `${TOPIC_ROOT}/edge`;
 export const CENTRE_ROOT = `${TOPIC_ROOT}/centre`;
 
 /** Messages an edge node publishes, by kind. Node-level kinds have no camera segment. */
-export const EDGE_NODE_KINDS = ['node_status', 'heartbeat', 'config_ack'] as const;
+export const EDGE_NODE_KINDS = ['node_status', 'heartbeat', 'config_ack', 'delivery_gap'] as const;
 export const EDGE_CAMERA_KINDS = ['camera_status', 'event', 'count', 'crossing', 'evidence', 'evidence_jpeg'] as const;
 export const CENTRE_KINDS = ['config', 'commit', 'replay'] as const;
 
@@ -24,6 +24,7 @@ const NODE_SUFFIX: Record<EdgeNodeKind, string> = {
   node_status: 'status',
   heartbeat: 'heartbeat',
   config_ack: 'config/ack',
+  delivery_gap: 'delivery/gap',
 };
 const CAMERA_SUFFIX: Record<EdgeCameraKind, string> = {
   camera_status: 'status',
@@ -47,6 +48,10 @@ export type ParsedTopic =
   | ({ root: 'edge'; kind: EdgeNodeKind } & NodeRef)
   | ({ root: 'edge'; kind: EdgeCameraKind } & CameraRef)
   | ({ root: 'centre'; kind: CentreKind } & NodeRef);
+
+export function isEdgeNodeKind(kind: string): kind is EdgeNodeKind {
+  return (EDGE_NODE_KINDS as readonly string[]).includes(kind);
+}
 
 function checkId(name: string, value: string): string {
   const r = IdSchema.safeParse(value);

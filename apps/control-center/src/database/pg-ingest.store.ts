@@ -5,14 +5,17 @@ import {
   type CommittedStream,
   type DeadLetterRow,
   type IngestItem,
+  type LossReport,
+  type RecordedLoss,
 } from '../ingest/ingest.types';
-import { advance, emptySequenceState } from '../ingest/sequence-tracker';
+import { advance, emptySequenceState, newlyLost, rangeSize, type SeqRange } from '../ingest/sequence-tracker';
 import type { Database } from './database.types';
 import {
   DEAD_LETTER_DEFAULT_MAX_ROWS,
   DeadLetterRepository,
   type DeadLetterInput,
 } from './repositories/dead-letter.repository';
+import { DeliveryLossRepository, type DeliveryLossRow } from './repositories/delivery-loss.repository';
 import { DeliveryStateRepository, deliveryKey, type StreamRef } from './repositories/delivery-state.repository';
 import { IngestRepository, type RejectedItem } from './repositories/ingest.repository';
 
@@ -39,16 +42,26 @@ function rejectedToDeadLetter(r: RejectedItem): DeadLetterInput {
   return { topic: topicOf(r.item), code: r.code, path: null, reason: r.reason, payload, receivedAt: r.item.receivedAt };
 }
 
+interface StreamWork {
+  ref: StreamRef;
+  seqs: number[];
+  /** Announced-lost ranges, each with the announcement that carried it (for the audit row). */
+  lost: { range: SeqRange; report: LossReport }[];
+}
+
 /**
  * The ingest's storage over PostgreSQL / TimescaleDB. One transaction per batch: the messages (idempotent on
  * node, boot, seq), the dead letters (capped), and the delivery state of every stream the batch touched, locked
  * so that centre instances sharing a subscription merge their parts of a stream one at a time. Messages the tables
  * refuse (outside retention, hash mismatch) become dead letters and still count as handled for the sequence.
+ * Seqs an edge announced as lost (`delivery_gap`) are closed in the same state and, the first time, recorded in
+ * `delivery_losses`.
  */
 export class PgIngestStore extends IngestStore {
   private readonly ingest: IngestRepository;
   private readonly deadLetters: DeadLetterRepository;
   private readonly delivery: DeliveryStateRepository;
+  private readonly losses: DeliveryLossRepository;
 
   constructor(
     private readonly db: Pick<Database, 'pool' | 'flavour'>,
@@ -58,19 +71,33 @@ export class PgIngestStore extends IngestStore {
     this.ingest = new IngestRepository(db);
     this.deadLetters = new DeadLetterRepository(db, options.deadLetterMaxRows ?? DEAD_LETTER_DEFAULT_MAX_ROWS);
     this.delivery = new DeliveryStateRepository(db);
+    this.losses = new DeliveryLossRepository(db);
   }
 
-  async commit(items: IngestItem[], deadLetters: DeadLetterRow[], now: Date): Promise<CommitResult> {
+  async commit(
+    items: IngestItem[],
+    deadLetters: DeadLetterRow[],
+    now: Date,
+    lossReports: LossReport[] = [],
+  ): Promise<CommitResult> {
     const { storable, rejected } = await this.ingest.prepare(items, now);
-    const seqs = new Map<string, { ref: StreamRef; seqs: number[] }>();
+    const work = new Map<string, StreamWork>();
+    const streamOf = (ref: StreamRef): StreamWork => {
+      const key = deliveryKey(ref);
+      let w = work.get(key);
+      if (!w) work.set(key, (w = { ref, seqs: [], lost: [] }));
+      return w;
+    };
     for (const item of items) {
       const { bootId, seq } = envelope(item);
       if (seq === undefined) continue; // the MQTT last will: not part of the sequence
-      const ref = { siteId: item.siteId, nodeId: item.nodeId, bootId };
-      const key = deliveryKey(ref);
-      const entry = seqs.get(key);
-      if (entry) entry.seqs.push(seq);
-      else seqs.set(key, { ref, seqs: [seq] });
+      streamOf({ siteId: item.siteId, nodeId: item.nodeId, bootId }).seqs.push(seq);
+    }
+    for (const report of lossReports) {
+      for (const l of report.lost) {
+        const w = streamOf({ siteId: report.siteId, nodeId: report.nodeId, bootId: l.bootId });
+        for (const range of l.ranges) w.lost.push({ range, report });
+      }
     }
     const client = await this.db.pool.connect();
     let broken = false;
@@ -83,23 +110,47 @@ export class PgIngestStore extends IngestStore {
       );
       const locked = await this.delivery.lock(
         client,
-        [...seqs.values()].map((s) => s.ref),
+        [...work.values()].map((s) => s.ref),
       );
-      const streams: CommittedStream[] = [...seqs].map(([key, { ref, seqs: list }]) => {
+      const losses: RecordedLoss[] = [];
+      const lossRows: DeliveryLossRow[] = [];
+      const streams: CommittedStream[] = [...work].map(([key, { ref, seqs: list, lost }]) => {
         const prior = locked.get(key) ?? { ...emptySequenceState() };
-        const state = advance(
-          { committedUpTo: prior.committedUpTo, pending: prior.pending, holeSince: prior.holeSince },
+        const t = now.getTime();
+        // Seqs first: a message that arrives in the same batch as its loss announcement was delivered after all.
+        let state = advance(
+          { committedUpTo: prior.committedUpTo, pending: prior.pending, lost: prior.lost, holeSince: prior.holeSince },
           list,
-          now.getTime(),
+          t,
         );
+        if (lost.length > 0) {
+          for (const { range, report } of lost) {
+            const fresh = newlyLost(state, [range]);
+            if (fresh.length === 0) continue;
+            state = advance(state, [], t, fresh);
+            losses.push({ ...ref, ranges: fresh, seqs: rangeSize(fresh) });
+            for (const r of fresh) {
+              lossRows.push({
+                ...ref,
+                fromSeq: r.from,
+                toSeq: r.to,
+                reporterBootId: report.reporterBootId,
+                requestId: report.requestId,
+                reportedAt: new Date(report.ts),
+                recordedAt: now,
+              });
+            }
+          }
+        }
         return { ...ref, state };
       });
+      await this.losses.insert(lossRows, client);
       await this.delivery.upsert(
         streams.map((s) => ({ siteId: s.siteId, nodeId: s.nodeId, bootId: s.bootId, ...s.state })),
         client,
       );
       await client.query('COMMIT');
-      return { inserted, duplicates: storable.length - inserted, deadLettersEvicted: evicted, streams };
+      return { inserted, duplicates: storable.length - inserted, deadLettersEvicted: evicted, streams, losses };
     } catch (err) {
       broken = await client.query('ROLLBACK').then(
         () => false,

@@ -3,8 +3,15 @@ import { loadFixtures } from '@vigil/contracts/testing/golden-fixtures';
 import pino from 'pino';
 import { MetricsService } from '../metrics/metrics.service';
 import { IngestService } from './ingest.service';
-import { IngestStore, type CommitResult, type DeadLetterRow, type IngestItem } from './ingest.types';
-import { advance, emptySequenceState, type SequenceState } from './sequence-tracker';
+import {
+  IngestStore,
+  type CommitResult,
+  type DeadLetterRow,
+  type IngestItem,
+  type LossReport,
+  type RecordedLoss,
+} from './ingest.types';
+import { advance, emptySequenceState, newlyLost, rangeSize, type SequenceState } from './sequence-tracker';
 
 const node = { siteId: 'site-a', nodeId: 'node-1' };
 const bootId = '5b0d7c7e-3f0a-4c8e-9a51-2f8e4c1d9b01';
@@ -25,7 +32,7 @@ class MemoryStore extends IngestStore {
   dead: DeadLetterRow[] = [];
   states = new Map<string, SequenceState>();
   failuresLeft = 0;
-  commit(items: IngestItem[], dead: DeadLetterRow[]): Promise<CommitResult> {
+  commit(items: IngestItem[], dead: DeadLetterRow[], _now: Date, reports: LossReport[] = []): Promise<CommitResult> {
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       return Promise.reject(new Error('connection refused'));
@@ -45,13 +52,27 @@ class MemoryStore extends IngestStore {
       }
     }
     this.dead.push(...dead);
+    const lostBy = new Map<string, { from: number; to: number }[]>();
+    for (const r of reports) {
+      for (const l of r.lost) {
+        const k = `${r.siteId}/${r.nodeId}/${l.bootId}`;
+        lostBy.set(k, [...(lostBy.get(k) ?? []), ...l.ranges]);
+        if (!seqs.has(k)) seqs.set(k, []);
+      }
+    }
+    const losses: RecordedLoss[] = [];
     const streams = [...seqs].map(([k, list]) => {
       const [siteId, nodeId, b] = k.split('/');
-      const state = advance(this.states.get(k) ?? emptySequenceState(), list, Date.now());
+      let state = advance(this.states.get(k) ?? emptySequenceState(), list, Date.now());
+      const fresh = newlyLost(state, lostBy.get(k) ?? []);
+      if (fresh.length > 0) {
+        state = advance(state, [], Date.now(), fresh);
+        losses.push({ siteId, nodeId, bootId: b, ranges: fresh, seqs: rangeSize(fresh) });
+      }
       this.states.set(k, state);
       return { siteId, nodeId, bootId: b, state };
     });
-    return Promise.resolve({ inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams });
+    return Promise.resolve({ inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams, losses });
   }
 }
 
@@ -59,6 +80,7 @@ function setup(opts: Partial<{ queueMax: number; gapGraceMs: number }> = {}) {
   const store = new MemoryStore();
   const published: { topic: string; payload: Buffer }[] = [];
   let resumed = 0;
+  const metrics = new MetricsService();
   const service = new IngestService(
     store,
     {
@@ -69,7 +91,7 @@ function setup(opts: Partial<{ queueMax: number; gapGraceMs: number }> = {}) {
       resume: () => void resumed++,
     },
     { batchMax: 100, batchWaitMs: 1, queueMax: opts.queueMax ?? 10_000, gapGraceMs: opts.gapGraceMs ?? 50 },
-    new MetricsService(),
+    metrics,
     pino({ level: 'silent' }),
   );
   const acks = () =>
@@ -80,7 +102,11 @@ function setup(opts: Partial<{ queueMax: number; gapGraceMs: number }> = {}) {
     published
       .filter((p) => p.topic === topics.centre('replay', node))
       .map((p) => JSON.parse(p.payload.toString()) as ReplayRequest);
-  return { store, service, acks, replays, resumed: () => resumed };
+  const lostTotal = async () => {
+    const m = await metrics.deliveryLost.get();
+    return m.values.find((v) => v.labels.site === node.siteId && v.labels.node === node.nodeId)?.value ?? 0;
+  };
+  return { store, service, acks, replays, lostTotal, resumed: () => resumed };
 }
 
 describe('IngestService', () => {
@@ -161,4 +187,49 @@ describe('IngestService', () => {
     await service.drain();
     expect(store.rows.size).toBe(1);
   });
+
+  it('closes seqs an edge announced as lost: the ack passes them, they are counted once, never asked for again', async () => {
+    const { service, acks, replays, lostTotal } = setup({ gapGraceMs: 30 });
+    service.start();
+    afterTest = () => service.stop();
+    for (const s of [1, 2, 4, 5, 9]) service.accept(heartbeat(s));
+    await service.drain();
+    expect(acks().at(-1)?.upToSeq).toBe(2);
+    // 3 and 6-7 were evicted at the edge after publication; 8 is still on its way.
+    service.accept(
+      gap([
+        { from: 3, to: 3 },
+        { from: 6, to: 7 },
+      ]),
+    );
+    await service.drain();
+    expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 7 });
+    expect(await lostTotal()).toBe(3);
+    const before = replays().length;
+    await new Promise((r) => setTimeout(r, 80));
+    // Only 8 is missing: the announced seqs are never part of a replay request.
+    expect(replays().length).toBeGreaterThan(before);
+    for (const r of replays().slice(before)) expect(r.ranges).toEqual([{ from: 8, to: 8 }]);
+    // The edge repeats its announcement until the ack passes it: nothing is counted twice.
+    service.accept(
+      gap([
+        { from: 3, to: 3 },
+        { from: 6, to: 7 },
+      ]),
+    );
+    service.accept(heartbeat(8));
+    await service.drain();
+    expect(acks().at(-1)?.upToSeq).toBe(9);
+    expect(await lostTotal()).toBe(3);
+  });
 });
+
+function gap(ranges: { from: number; to: number }[]) {
+  return {
+    topic: topics.edgeNode('delivery_gap', node),
+    payload: Buffer.from(
+      JSON.stringify({ bootId, ts: new Date().toISOString(), requestId: null, lost: [{ bootId, ranges }] }),
+    ),
+    receivedAt: new Date(),
+  };
+}

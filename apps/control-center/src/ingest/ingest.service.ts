@@ -4,7 +4,14 @@ import type { Logger } from '../common/logger';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { IncomingMqttMessage } from '../mqtt/mqtt.repository';
 import { missingRanges, needsReplay, type SequenceState } from './sequence-tracker';
-import { IngestStore, type CommittedStream, type DeadLetterRow, type IngestItem } from './ingest.types';
+import {
+  IngestStore,
+  type CommittedStream,
+  type DeadLetterRow,
+  type IngestItem,
+  type LossReport,
+  type RecordedLoss,
+} from './ingest.types';
 
 export const DEAD_LETTER_PAYLOAD_BYTES = 4096;
 
@@ -110,11 +117,24 @@ export class IngestService {
     }
   }
 
-  private split(batch: IncomingMqttMessage[]): { items: IngestItem[]; dead: DeadLetterRow[] } {
+  private split(batch: IncomingMqttMessage[]): { items: IngestItem[]; dead: DeadLetterRow[]; losses: LossReport[] } {
     const items: IngestItem[] = [];
     const dead: DeadLetterRow[] = [];
+    const losses: LossReport[] = [];
     for (const msg of batch) {
       const r = parseMessage(msg.topic, msg.payload);
+      if (r.ok && r.kind === 'delivery_gap') {
+        losses.push({
+          siteId: r.topic.siteId,
+          nodeId: r.topic.nodeId,
+          reporterBootId: r.message.bootId,
+          requestId: r.message.requestId,
+          ts: r.message.ts,
+          lost: r.message.lost,
+          receivedAt: msg.receivedAt,
+        });
+        continue;
+      }
       if (r.ok && r.topic.root === 'edge') {
         items.push({
           kind: r.kind as IngestItem['kind'],
@@ -139,19 +159,20 @@ export class IngestService {
         receivedAt: msg.receivedAt,
       });
     }
-    return { items, dead };
+    return { items, dead, losses };
   }
 
   private async commitWithRetry(batch: IncomingMqttMessage[]): Promise<void> {
-    const { items, dead } = this.split(batch);
+    const { items, dead, losses } = this.split(batch);
     for (let attempt = 0; ; attempt++) {
       const end = this.metrics.ingestBatchSeconds.startTimer();
       try {
-        const result = await this.store.commit(items, dead, new Date());
+        const result = await this.store.commit(items, dead, new Date(), losses);
         end();
         if (!this.storeHealthy) this.logger.info({ attempts: attempt + 1 }, 'database back, ingest resumed');
         this.storeHealthy = true;
         this.record(items, dead, result.inserted, result.duplicates, result.deadLettersEvicted);
+        this.recordLosses(result.losses);
         await this.acknowledge(result.streams);
         return;
       } catch (err) {
@@ -182,6 +203,17 @@ export class IngestService {
     for (const [key, ts] of newest) {
       const [site, node] = key.split('/');
       m.ingestLagSeconds.set({ site, node }, Math.max(0, (now - ts) / 1000));
+    }
+  }
+
+  /** Data an edge could not deliver: counted once per seq and logged, never silent. */
+  private recordLosses(losses: RecordedLoss[]): void {
+    for (const l of losses) {
+      this.metrics.deliveryLost.inc({ site: l.siteId, node: l.nodeId }, l.seqs);
+      this.logger.warn(
+        { site: l.siteId, node: l.nodeId, bootId: l.bootId, ranges: l.ranges, seqs: l.seqs },
+        'edge announced seqs it can no longer deliver; closed without their messages',
+      );
     }
   }
 

@@ -1,7 +1,8 @@
-import type { EdgeKind, ParsedMessage } from '@vigil/contracts';
-import type { SequenceState } from './sequence-tracker';
+import type { DeliveryGap, EdgeKind, ParsedMessage } from '@vigil/contracts';
+import type { SeqRange, SequenceState } from './sequence-tracker';
 
-type EdgeParsed = Extract<ParsedMessage, { kind: EdgeKind }>;
+/** Edge messages stored as rows; `delivery_gap` only changes the delivery state (LossReport). */
+type EdgeParsed = Extract<ParsedMessage, { kind: Exclude<EdgeKind, 'delivery_gap'> }>;
 
 /** A validated edge message ready for storage; identity comes from the topic. */
 export interface IngestItem {
@@ -26,6 +27,27 @@ export interface DeadLetterRow {
   receivedAt: Date;
 }
 
+/** An edge's announcement of seqs it can no longer deliver (`delivery_gap`); site and node from the topic. */
+export interface LossReport {
+  siteId: string;
+  nodeId: string;
+  /** Boot of the announcing process. */
+  reporterBootId: string;
+  /** The replay request it answers, if any. */
+  requestId: string | null;
+  /** Edge time of the announcement. */
+  ts: string;
+  lost: DeliveryGap['lost'];
+  receivedAt: Date;
+}
+
+/** Seqs of one stream that an announcement closed for the first time. */
+export interface RecordedLoss extends StreamKey {
+  ranges: SeqRange[];
+  /** How many seqs the ranges hold. */
+  seqs: number;
+}
+
 export interface StreamKey {
   siteId: string;
   nodeId: string;
@@ -42,12 +64,20 @@ export interface CommitResult {
   deadLettersEvicted: number;
   /** Delivery state, after this batch, of every stream the batch touched. */
   streams: CommittedStream[];
+  /** Announced-lost seqs this batch closed for the first time (a repeated announcement adds none). */
+  losses: RecordedLoss[];
 }
 
 /**
  * The storage side of ingest, implemented over the database. One call = one transaction: store new items
- * idempotently (on node, boot, seq), store dead letters, and merge the batch's seqs into the delivery state.
+ * idempotently (on node, boot, seq), store dead letters, merge the batch's seqs and announced losses into the
+ * delivery state, and record the newly closed losses.
  */
 export abstract class IngestStore {
-  abstract commit(items: IngestItem[], deadLetters: DeadLetterRow[], now: Date): Promise<CommitResult>;
+  abstract commit(
+    items: IngestItem[],
+    deadLetters: DeadLetterRow[],
+    now: Date,
+    losses?: LossReport[],
+  ): Promise<CommitResult>;
 }

@@ -49,6 +49,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly deliveryLost = new Counter({
+    name: 'vigil_delivery_lost_total',
+    help: 'Sequence numbers an edge announced it can no longer deliver (evicted from its outbox before commit), counted once each',
+    labelNames: ['site', 'node'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
   }

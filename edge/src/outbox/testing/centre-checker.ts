@@ -7,6 +7,8 @@ interface BootStream {
   node: NodeRef;
   /** seq -> tag of the message (the number it carries; -1 for node status). */
   seqs: Map<number, number>;
+  /** Seqs the edge announced as lost (delivery_gap): closed without a message. */
+  lost: Set<number>;
   committedUpTo: number;
   holeSince: number | null;
   duplicates: number;
@@ -16,7 +18,8 @@ interface BootStream {
  * Plays the centre for delivery tests: a persistent-session subscriber (stable client id, clean start off) that
  * records every (bootId, seq), "commits" them (in memory), acknowledges the contiguous prefix per boot on the
  * contract's commit topic, and asks for a replay when a hole stays open. Duplicates are counted, not stored twice,
- * as an idempotent ingest would.
+ * as an idempotent ingest would. Seqs the edge announces as lost (`delivery_gap`) are closed like the real ingest
+ * closes them.
  */
 export class CentreChecker {
   readonly boots = new Map<string, BootStream>();
@@ -25,6 +28,7 @@ export class CentreChecker {
   readonly mismatches: string[] = [];
   wills = 0;
   replayRequests = 0;
+  gapAnnouncements = 0;
   private client: MqttClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private acking = true;
@@ -33,7 +37,12 @@ export class CentreChecker {
   constructor(
     private readonly url: string,
     private readonly siteId: string,
-    private readonly options: { gapGraceMs?: number; ackEveryMs?: number } = {},
+    private readonly options: {
+      gapGraceMs?: number;
+      ackEveryMs?: number;
+      /** Messages to throw away as if this centre had missed them (every copy, replays included). */
+      drop?: (bootId: string, seq: number) => boolean;
+    } = {},
   ) {}
 
   async start(): Promise<void> {
@@ -74,23 +83,25 @@ export class CentreChecker {
       return;
     }
     if (r.topic.root !== 'edge') return;
+    if (r.kind === 'delivery_gap') {
+      this.gapAnnouncements++;
+      for (const l of r.message.lost) {
+        const stream = this.streamOf(l.bootId, r.topic);
+        // A seq already received was delivered after all (the edge evicts what it has not seen acknowledged).
+        for (const range of l.ranges) {
+          for (let seq = range.from; seq <= range.to; seq++) if (!stream.seqs.has(seq)) stream.lost.add(seq);
+        }
+      }
+      return;
+    }
     const envelope = r.kind === 'evidence_jpeg' ? r.message.header : (r.message as { bootId: string; seq?: number });
     if (envelope.seq === undefined) {
       this.wills++;
       return;
     }
+    if (this.options.drop?.(envelope.bootId, envelope.seq)) return;
     const tag = r.kind === 'evidence_jpeg' ? -2 : (tagOf(r.message) ?? -1);
-    let stream = this.boots.get(envelope.bootId);
-    if (!stream) {
-      stream = {
-        node: { siteId: r.topic.siteId, nodeId: r.topic.nodeId },
-        seqs: new Map(),
-        committedUpTo: 0,
-        holeSince: null,
-        duplicates: 0,
-      };
-      this.boots.set(envelope.bootId, stream);
-    }
+    const stream = this.streamOf(envelope.bootId, r.topic);
     const seen = stream.seqs.get(envelope.seq);
     if (seen === undefined) stream.seqs.set(envelope.seq, tag);
     else {
@@ -99,13 +110,30 @@ export class CentreChecker {
     }
   }
 
+  private streamOf(bootId: string, node: NodeRef): BootStream {
+    let stream = this.boots.get(bootId);
+    if (!stream) {
+      stream = {
+        node: { siteId: node.siteId, nodeId: node.nodeId },
+        seqs: new Map(),
+        lost: new Set(),
+        committedUpTo: 0,
+        holeSince: null,
+        duplicates: 0,
+      };
+      this.boots.set(bootId, stream);
+    }
+    return stream;
+  }
+
   private async tick(): Promise<void> {
     const client = this.client;
     if (!client?.connected) return;
     const now = Date.now();
     for (const [bootId, s] of this.boots) {
-      while (s.seqs.has(s.committedUpTo + 1)) s.committedUpTo++;
-      const max = Math.max(...s.seqs.keys());
+      const closed = (seq: number) => s.seqs.has(seq) || s.lost.has(seq);
+      while (closed(s.committedUpTo + 1)) s.committedUpTo++;
+      const max = Math.max(0, ...s.seqs.keys(), ...s.lost);
       if (max > s.committedUpTo) s.holeSince ??= now;
       else s.holeSince = null;
       if (!this.acking) continue;
@@ -115,7 +143,7 @@ export class CentreChecker {
       if (s.holeSince !== null && now - s.holeSince >= (this.options.gapGraceMs ?? 1000)) {
         const ranges: { from: number; to: number }[] = [];
         for (let seq = s.committedUpTo + 1; seq < max && ranges.length < 100; seq++) {
-          if (s.seqs.has(seq)) continue;
+          if (closed(seq)) continue;
           const last = ranges.at(-1);
           if (last && last.to === seq - 1) last.to = seq;
           else ranges.push({ from: seq, to: seq });
@@ -126,6 +154,11 @@ export class CentreChecker {
         await client.publishAsync(topics.centre('replay', s.node), replay, { qos: 1 }).catch(() => undefined);
       }
     }
+  }
+
+  /** Seqs of the boot the edge announced as lost, ascending. */
+  lostOf(bootId: string): number[] {
+    return [...(this.boots.get(bootId)?.lost ?? [])].sort((a, b) => a - b);
   }
 
   /** Every seq of the boot, ascending. */

@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import type { SeqRange } from '@vigil/contracts';
 import type { Database, Queryable } from '../database.types';
 import { ColumnBatch } from './unnest';
 
@@ -14,6 +15,8 @@ export interface DeliveryState {
   committedUpTo: number;
   /** Stored seqs above committedUpTo, ascending. */
   pending: number[];
+  /** Ranges above committedUpTo the edge announced as lost (closed without a message), ascending. */
+  lost: SeqRange[];
   /** When the oldest hole was first seen (ms since the epoch), null when there is none. */
   holeSince: number | null;
 }
@@ -31,6 +34,8 @@ interface DbRow {
   boot_id: string;
   committed_up_to: string;
   pending: string[];
+  /** Lost ranges flattened: [from1, to1, from2, to2, ...]. */
+  lost: string[];
   hole_since: Date | null;
 }
 
@@ -41,8 +46,15 @@ function toRow(r: DbRow): DeliveryStateRow {
     bootId: r.boot_id,
     committedUpTo: Number(r.committed_up_to),
     pending: r.pending.map(Number),
+    lost: pairs(r.lost.map(Number)),
     holeSince: r.hole_since ? r.hole_since.getTime() : null,
   };
+}
+
+function pairs(flat: number[]): SeqRange[] {
+  const out: SeqRange[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ from: flat[i], to: flat[i + 1] });
+  return out;
 }
 
 const KEY_COLUMNS = [
@@ -58,7 +70,7 @@ export class DeliveryStateRepository {
   /** Every stream's state, keyed by `deliveryKey`. */
   async load(q: Queryable = this.db.pool): Promise<Map<string, DeliveryStateRow>> {
     const { rows } = await q.query<DbRow>(
-      'SELECT site_id, node_id, boot_id, committed_up_to, pending, hole_since FROM delivery_state',
+      'SELECT site_id, node_id, boot_id, committed_up_to, pending, lost, hole_since FROM delivery_state',
     );
     return new Map(
       rows.map((r) => [deliveryKey({ siteId: r.site_id, nodeId: r.node_id, bootId: r.boot_id }), toRow(r)]),
@@ -80,7 +92,7 @@ export class DeliveryStateRepository {
       keys.values,
     );
     const { rows } = await client.query<DbRow>(
-      `SELECT d.site_id, d.node_id, d.boot_id, d.committed_up_to, d.pending, d.hole_since
+      `SELECT d.site_id, d.node_id, d.boot_id, d.committed_up_to, d.pending, d.lost, d.hole_since
          FROM delivery_state d
          JOIN (${keys.select('k')}) AS k USING (site_id, node_id, boot_id)
         ORDER BY d.site_id, d.node_id, d.boot_id
@@ -101,6 +113,7 @@ export class DeliveryStateRepository {
       ...KEY_COLUMNS,
       { name: 'committed_up_to', type: 'int8' },
       { name: 'pending', type: 'text', castTo: 'bigint[]' },
+      { name: 'lost', type: 'text', castTo: 'bigint[]' },
       { name: 'hole_since', type: 'timestamptz' },
     ]);
     for (const r of last) {
@@ -110,13 +123,15 @@ export class DeliveryStateRepository {
         r.bootId,
         r.committedUpTo,
         `{${r.pending.join(',')}}`,
+        `{${r.lost.flatMap((x) => [x.from, x.to]).join(',')}}`,
         r.holeSince === null ? null : new Date(r.holeSince).toISOString(),
       );
     }
     await q.query(
       `INSERT INTO delivery_state (${batch.names}) ${batch.select('u')}
        ON CONFLICT (site_id, node_id, boot_id) DO UPDATE SET
-         committed_up_to = EXCLUDED.committed_up_to, pending = EXCLUDED.pending, hole_since = EXCLUDED.hole_since,
+         committed_up_to = EXCLUDED.committed_up_to, pending = EXCLUDED.pending, lost = EXCLUDED.lost,
+         hole_since = EXCLUDED.hole_since,
          updated_at = now()
        WHERE EXCLUDED.committed_up_to >= delivery_state.committed_up_to`,
       batch.values,

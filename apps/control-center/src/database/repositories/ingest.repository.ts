@@ -23,13 +23,19 @@ import {
 import { RetentionPolicyRepository } from './retention-policy.repository';
 import { ColumnBatch, numberArrayLiteral, textArrayLiteral, type UnnestColumn } from './unnest';
 
+/**
+ * Edge kinds stored as messages. `delivery_gap` is not one: it changes the delivery state and is kept in
+ * `delivery_losses` (see PgIngestStore).
+ */
+export type StoredEdgeKind = Exclude<EdgeKind, 'delivery_gap'>;
+
 /** A validated edge message ready for storage; site, node and camera come from the topic, never the payload. */
 export interface IngestItem {
-  kind: EdgeKind;
+  kind: StoredEdgeKind;
   siteId: string;
   nodeId: string;
   cameraId: string | null;
-  message: MessageOf<EdgeKind>;
+  message: MessageOf<StoredEdgeKind>;
   receivedAt: Date;
 }
 
@@ -52,10 +58,17 @@ export interface InsertBatchResult {
 /** Messages further in the future than this are a broken edge clock, not data. */
 export const MAX_FUTURE_MS = 86_400_000;
 
-const CAMERA_KINDS = new Set<EdgeKind>(['camera_status', 'event', 'count', 'crossing', 'evidence', 'evidence_jpeg']);
+const CAMERA_KINDS = new Set<StoredEdgeKind>([
+  'camera_status',
+  'event',
+  'count',
+  'crossing',
+  'evidence',
+  'evidence_jpeg',
+]);
 
 /** Where each kind is stored and which of its times decides the partition (and the retention window). */
-const STORAGE: Record<EdgeKind, { table: string; also?: PartitionedTable[]; time: (m: never) => string }> = {
+const STORAGE: Record<StoredEdgeKind, { table: string; also?: PartitionedTable[]; time: (m: never) => string }> = {
   event: { table: 'detection_events', time: (m: DetectionEvent) => m.ts },
   count: { table: 'line_counts', also: ['count_intervals'], time: (m: LineCount) => m.intervalStart },
   crossing: { table: 'line_crossings', time: (m: Crossing) => m.ts },
@@ -262,7 +275,7 @@ export class IngestRepository {
       storable.push(item);
       if (this.partitions) {
         const { table, also, time } = STORAGE[item.kind];
-        const day = utcDay(Date.parse((time as (m: MessageOf<EdgeKind>) => string)(item.message)));
+        const day = utcDay(Date.parse((time as (m: MessageOf<StoredEdgeKind>) => string)(item.message)));
         for (const t of [table, ...(also ?? [])]) {
           if (t in PARTITIONED_TABLES) days.set(`${t}:${day}`, [t as PartitionedTable, day]);
         }
@@ -275,7 +288,7 @@ export class IngestRepository {
   private unstorableReason(item: IngestItem, now: Date): string | null {
     if (CAMERA_KINDS.has(item.kind) && !item.cameraId) return `${item.kind} message without a camera id`;
     const { table, time } = STORAGE[item.kind];
-    const at = Date.parse((time as (m: MessageOf<EdgeKind>) => string)(item.message));
+    const at = Date.parse((time as (m: MessageOf<StoredEdgeKind>) => string)(item.message));
     const keep = this.keepMs?.get(table);
     if (at > now.getTime() + MAX_FUTURE_MS) {
       return `${item.kind} time ${new Date(at).toISOString()} is more than a day ahead of the centre's clock`;
@@ -317,7 +330,7 @@ export class IngestRepository {
   }
 
   private async write(items: readonly IngestItem[], client: PoolClient): Promise<number> {
-    const byKind = new Map<EdgeKind, IngestItem[]>();
+    const byKind = new Map<StoredEdgeKind, IngestItem[]>();
     for (const it of items) {
       const list = byKind.get(it.kind);
       if (list) list.push(it);
@@ -336,7 +349,7 @@ export class IngestRepository {
     return inserted;
   }
 
-  private writeKind(kind: EdgeKind, items: IngestItem[], client: PoolClient): Promise<number> {
+  private writeKind(kind: StoredEdgeKind, items: IngestItem[], client: PoolClient): Promise<number> {
     switch (kind) {
       case 'event':
         return this.insertEvents(items, client);

@@ -18,6 +18,7 @@ const ROW_RETENTION: { relation: string; where: string }[] = [
   { relation: 'evidence_images', where: 'NOT keep AND (received_at < $1 OR ts < $1)' },
   { relation: 'dead_letters', where: 'received_at < $1' },
   { relation: 'delivery_state', where: 'updated_at < $1' },
+  { relation: 'delivery_losses', where: 'recorded_at < $1' },
   { relation: 'config_acks', where: 'ts < $1' },
 ];
 

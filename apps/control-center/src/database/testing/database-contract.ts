@@ -4,6 +4,7 @@ import type { Database, DatabaseLogger } from '../database.types';
 import { listMigrations, migrate } from '../migration.runner';
 import { PgIngestStore } from '../pg-ingest.store';
 import { DeadLetterRepository } from '../repositories/dead-letter.repository';
+import { DeliveryLossRepository } from '../repositories/delivery-loss.repository';
 import { DeliveryStateRepository, deliveryKey } from '../repositories/delivery-state.repository';
 import { EvidenceRepository } from '../repositories/evidence.repository';
 import { FlowReportRepository, type FlowBucket, type FlowRow } from '../repositories/flow-report.repository';
@@ -427,13 +428,13 @@ export function databaseContract(getDb: () => Database): void {
         siteId: 'site-store',
         nodeId: 'node-1',
         bootId,
-        state: { committedUpTo: 4, pending: [7, 8, 9, 10], holeSince: t0 },
+        state: { committedUpTo: 4, pending: [7, 8, 9, 10], lost: [], holeSince: t0 },
       },
     ]);
     // The replay fills the hole; duplicates are counted, the state moves to 10.
     const second = await store.commit(items.slice(3, 7), [], new Date(t0 + 1000));
     expect(second).toMatchObject({ inserted: 2, duplicates: 2 });
-    expect(second.streams[0].state).toEqual({ committedUpTo: 10, pending: [], holeSince: null });
+    expect(second.streams[0].state).toEqual({ committedUpTo: 10, pending: [], lost: [], holeSince: null });
     const loaded = await new DeliveryStateRepository(db).load();
     expect(loaded.get(deliveryKey({ siteId: 'site-store', nodeId: 'node-1', bootId }))).toMatchObject({
       committedUpTo: 10,
@@ -460,13 +461,97 @@ export function databaseContract(getDb: () => Database): void {
     const db = getDb();
     const repo = new DeliveryStateRepository(db);
     const ref = { siteId: 'site-stale', nodeId: 'node-1', bootId: randomUUID() };
-    await repo.upsert([{ ...ref, committedUpTo: 50, pending: [], holeSince: null }]);
-    await repo.upsert([{ ...ref, committedUpTo: 40, pending: [45], holeSince: 5 }]);
+    await repo.upsert([{ ...ref, committedUpTo: 50, pending: [], lost: [], holeSince: null }]);
+    await repo.upsert([{ ...ref, committedUpTo: 40, pending: [45], lost: [{ from: 42, to: 43 }], holeSince: 5 }]);
     expect((await repo.load()).get(deliveryKey(ref))).toEqual({
       ...ref,
       committedUpTo: 50,
       pending: [],
+      lost: [],
       holeSince: null,
     });
+  });
+
+  it('acknowledges a stream past seqs its edge announced as lost, records each loss once, and keeps open ones', async () => {
+    const db = getDb();
+    const store = new PgIngestStore(db, { deadLetterMaxRows: 1000 });
+    const bootId = randomUUID();
+    const reporterBootId = randomUUID();
+    const ref = { siteId: 'site-lost', nodeId: 'node-1', bootId };
+    const items = eventItems(20, { siteId: ref.siteId, bootId });
+    const at = (seq: number) => items[seq - 1];
+    const report = (ranges: { from: number; to: number }[], requestId: string | null = null) => ({
+      siteId: ref.siteId,
+      nodeId: ref.nodeId,
+      reporterBootId,
+      requestId,
+      ts: new Date().toISOString(),
+      lost: [{ bootId, ranges }],
+      receivedAt: new Date(),
+    });
+    const t0 = Date.now();
+    // 1-4 and 6-8 arrive; 5 was evicted at the edge after publication and never reached the centre.
+    const first = await store.commit([1, 2, 3, 4, 6, 7, 8].map(at), [], new Date(t0));
+    expect(first.streams[0].state).toMatchObject({ committedUpTo: 4, pending: [6, 7, 8] });
+    expect(first.losses).toEqual([]);
+
+    // The announcement closes 5 (the mark moves to 8) and, in the same transaction, 12-13 above a hole (9-11
+    // still on their way): those are kept in the state, not asked for, and the mark waits for 9-11.
+    const requestId = randomUUID();
+    const second = await store.commit([], [], new Date(t0 + 1000), [
+      report([
+        { from: 5, to: 5 },
+        { from: 12, to: 13 },
+      ]),
+      report([{ from: 7, to: 7 }], requestId), // already stored: not a loss
+    ]);
+    expect(second.streams).toEqual([
+      { ...ref, state: { committedUpTo: 8, pending: [], lost: [{ from: 12, to: 13 }], holeSince: t0 + 1000 } },
+    ]);
+    expect(second.losses).toEqual([
+      { ...ref, ranges: [{ from: 5, to: 5 }], seqs: 1 },
+      { ...ref, ranges: [{ from: 12, to: 13 }], seqs: 2 },
+    ]);
+    const reloaded = (await new DeliveryStateRepository(db).load()).get(deliveryKey(ref));
+    expect(reloaded).toMatchObject({ committedUpTo: 8, lost: [{ from: 12, to: 13 }] });
+
+    // The edge repeats its announcement until the ack passes it: nothing new is recorded.
+    const third = await store.commit([], [], new Date(t0 + 2000), [
+      report([
+        { from: 5, to: 5 },
+        { from: 12, to: 13 },
+      ]),
+    ]);
+    expect(third.losses).toEqual([]);
+    expect(third.streams[0].state.committedUpTo).toBe(8);
+
+    // 9-11 and 14 arrive: the mark passes the lost 12-13 and reaches 14.
+    const fourth = await store.commit([9, 10, 11, 14].map(at), [], new Date(t0 + 3000));
+    expect(fourth.streams[0].state).toEqual({ committedUpTo: 14, pending: [], lost: [], holeSince: null });
+
+    const audit = await new DeliveryLossRepository(db).list(ref);
+    expect(audit.map((r) => [r.fromSeq, r.toSeq, r.reporterBootId, r.requestId])).toEqual([
+      [5, 5, reporterBootId, null],
+      [12, 13, reporterBootId, null],
+    ]);
+    expect(audit[0].recordedAt.getTime()).toBe(t0 + 1000);
+  });
+
+  it('keeps delivery losses as long as retention_policy says', async () => {
+    const db = getDb();
+    const repo = new DeliveryLossRepository(db);
+    const ref = { siteId: 'site-lost-old', nodeId: 'node-1', bootId: randomUUID() };
+    const row = (fromSeq: number, recordedAt: Date) => ({
+      ...ref,
+      fromSeq,
+      toSeq: fromSeq,
+      reporterBootId: ref.bootId,
+      requestId: null,
+      reportedAt: recordedAt,
+      recordedAt,
+    });
+    await repo.insert([row(1, new Date(Date.now() - 401 * DAY)), row(2, new Date(Date.now() - 399 * DAY))]);
+    await db.runMaintenance(new Date());
+    expect((await repo.list(ref)).map((r) => r.fromSeq)).toEqual([2]);
   });
 }

@@ -26,7 +26,8 @@ export function fixtureItems(receivedAt = new Date(), at = new Date(Date.now() -
   for (const f of loadFixtures('valid')) {
     const r = parseMessage(f.topic, f.bytes);
     if (!r.ok) throw new Error(`fixture ${f.name} does not parse: ${r.error.reason}`);
-    if (r.topic.root !== 'edge') continue;
+    // Loss announcements change the delivery state only; they are not stored as messages.
+    if (r.topic.root !== 'edge' || r.kind === 'delivery_gap') continue;
     const ts = r.kind === 'evidence_jpeg' ? r.message.header.ts : (r.message as { ts: string }).ts;
     items.push({
       kind: r.kind as IngestItem['kind'],
