@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import sharp from 'sharp';
 import { encodeMessage, parseMessage, topics, type EdgeConfigInput, type ParsedMessage } from '@vigil/contracts';
@@ -128,6 +128,30 @@ describe('edge agent against a virtual ONVIF camera', () => {
     const { width, format } = await sharp(image.message.jpeg).metadata();
     expect(format).toBe('jpeg');
     expect(width).toBe(meta.message.width);
+  });
+
+  it("answers an operator's snapshot request with a masked picture", async () => {
+    const requestId = randomUUID();
+    await checker.publishAsync(
+      topics.centre('snapshot', node),
+      encodeMessage('snapshot', {
+        requestId,
+        cameraId: 'cam-1',
+        requestedBy: 'operator:test',
+        ts: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    const meta = await waitFor('the snapshot metadata', () =>
+      seen.find((m) => m.kind === 'evidence' && m.message.requestId === requestId),
+    );
+    if (meta.kind !== 'evidence') throw new Error('unreachable');
+    expect(meta.message.eventId).toBeNull();
+    const image = await waitFor('the snapshot image', () =>
+      seen.find((m) => m.kind === 'evidence_jpeg' && m.message.header.evidenceId === meta.message.evidenceId),
+    );
+    if (image.kind !== 'evidence_jpeg') throw new Error('unreachable');
+    expect(createHash('sha256').update(image.message.jpeg).digest('hex')).toBe(meta.message.sha256);
   });
 
   it('never writes the camera password to its logs or messages', () => {

@@ -1,4 +1,4 @@
-import type { CameraConfig, EdgeConfig, ModelProvenance, ObjectClass } from '@vigil/contracts';
+import type { CameraConfig, EdgeConfig, ModelProvenance, ObjectClass, SnapshotRequest } from '@vigil/contracts';
 import type { Logger } from 'pino';
 import type { CaptureStatus } from '../capture/capture.types';
 import { ConfigStore, initialConfig } from '../config/config-store';
@@ -22,6 +22,8 @@ interface CameraRuntime {
   engine: RulesEngine;
   lastMs: number;
   lastState: CaptureStatus['state'] | null;
+  /** The newest analysed frame, for operator snapshot requests. */
+  lastFrame: AnalysedFrame | null;
   /** Frames analysed and inference time since the last heartbeat. */
   window: { frames: number; inferenceMs: number; since: number };
 }
@@ -63,6 +65,7 @@ export class EdgeAgent {
       outbox: { dir: settings.dataDir, node: settings.node },
       onConfig: (config) => this.enqueueApply(config),
       onConfigRejected: (version, errors) => this.ack(version, errors),
+      onSnapshot: (request) => void this.snapshot(request),
       logger: logger.child({ c: 'delivery' }),
     });
     this.evidence = new EvidenceService(this.delivery);
@@ -201,6 +204,7 @@ export class EdgeAgent {
       engine: new RulesEngine(config, { cameraId: camera.id, model: this.provenance(config, detector) }),
       lastMs: 0,
       lastState: null,
+      lastFrame: null,
       window: { frames: 0, inferenceMs: 0, since: Date.now() },
       pipeline: new CameraPipeline({
         camera,
@@ -237,6 +241,7 @@ export class EdgeAgent {
     // Rules need monotonic time; a wall-clock step backwards (NTP) must not break them.
     const t = Math.max(rt.lastMs, f.frame.capturedAt);
     rt.lastMs = t;
+    rt.lastFrame = f;
     rt.window.frames++;
     rt.window.inferenceMs += f.inferenceMs;
     const tracks = rt.tracker.update(f.detections, t);
@@ -251,6 +256,37 @@ export class EdgeAgent {
     }
     this.emit(rt.config.id, now);
     for (const [eventId, start] of starts) void this.captureEvidence(rt, f, wanted.get(eventId)!, start);
+  }
+
+  /** An operator asked for a picture: the newest analysed frame, masked like any evidence. */
+  private async snapshot(request: SnapshotRequest): Promise<void> {
+    const rt = this.cameras.get(request.cameraId);
+    const f = rt?.lastFrame;
+    if (!rt || !f) {
+      this.logger.warn(
+        { camera: request.cameraId, requestId: request.requestId },
+        'snapshot: no frame from that camera',
+      );
+      return;
+    }
+    try {
+      await this.evidence.capture({
+        cameraId: rt.config.id,
+        eventId: null,
+        requestId: request.requestId,
+        capturedAt: new Date(f.frame.capturedAt),
+        frame: f.frame,
+        box: null,
+        persons: f.detections.filter((d) => d.cls === 'person').map((d) => d.box),
+        ...privacyFor(this.config!, rt.config.id),
+      });
+      this.logger.info(
+        { camera: rt.config.id, requestId: request.requestId, by: request.requestedBy },
+        'snapshot sent',
+      );
+    } catch (err) {
+      this.logger.error({ camera: rt.config.id, err: (err as Error).message }, 'snapshot failed');
+    }
   }
 
   private async captureEvidence(rt: CameraRuntime, f: AnalysedFrame, req: EvidenceRequest, start: RuleMessage) {

@@ -9,6 +9,8 @@ export interface EvidenceCapture {
   cameraId: string;
   /** The event the snapshot documents (a violation start), or null for an operator-requested snapshot. */
   eventId: string | null;
+  /** The operator's snapshot request this answers, if any. */
+  requestId?: string | null;
   /** When the frame was captured. */
   capturedAt: Date;
   frame: RawFrame;
@@ -41,6 +43,7 @@ export async function buildEvidence(c: EvidenceCapture): Promise<BuiltEvidence> 
   const meta: Omit<EvidenceMeta, 'bootId' | 'seq' | 'ts'> = {
     evidenceId,
     eventId: c.eventId,
+    requestId: c.requestId ?? null,
     capturedAt: c.capturedAt.toISOString(),
     contentType: 'image/jpeg',
     bytes: rendered.jpeg.length,

@@ -1,4 +1,4 @@
-import type { EdgeConfig, Heartbeat, NodeStatus } from '@vigil/contracts';
+import type { EdgeConfig, SnapshotRequest, Heartbeat, NodeStatus } from '@vigil/contracts';
 import { EdgeMqttClient, type EdgeMqttLogger, type EdgeMqttOptions } from '../publish/edge-mqtt.client';
 import { OutboxPublisher, type OutboxPublisherOptions } from './outbox.publisher';
 import { Outbox, type OutboxOptions } from './outbox.store';
@@ -15,6 +15,8 @@ export interface EdgeDeliveryOptions {
    * fields, for the version it claims (when that much is readable).
    */
   onConfigRejected?: (version: number, errors: { path: string; message: string }[]) => void;
+  /** An operator's snapshot request for one of this node's cameras. */
+  onSnapshot?: (request: SnapshotRequest) => void;
   logger?: OutboxLogger & EdgeMqttLogger;
 }
 
@@ -58,6 +60,7 @@ export class EdgeDelivery {
     await this.client.subscribeToCentre((topic, payload) => {
       const r = this.publisher.handleCentreMessage(topic, payload);
       if (r.ok && r.kind === 'config') this.options.onConfig?.(r.message);
+      else if (r.ok && r.kind === 'snapshot') this.options.onSnapshot?.(r.message);
       else if (!r.ok && r.topic?.kind === 'config' && payload.length > 0) this.rejectConfig(payload, r.error);
     });
     this.client.start();

@@ -9,6 +9,8 @@ export const EvidenceMetaSchema = DeliverySchema.extend({
   evidenceId: UuidSchema,
   /** Event the snapshot documents, or null for an operator-requested snapshot. */
   eventId: UuidSchema.nullable(),
+  /** The operator's snapshot request this answers (`snapshot` topic), or null. */
+  requestId: UuidSchema.nullable().default(null),
   capturedAt: TimestampSchema,
   contentType: z.literal('image/jpeg'),
   bytes: z.int().min(1).max(MAX_EVIDENCE_BYTES),
@@ -24,6 +26,18 @@ export const EvidenceMetaSchema = DeliverySchema.extend({
   }),
 });
 export type EvidenceMeta = z.infer<typeof EvidenceMetaSchema>;
+
+/**
+ * Centre -> edge: an operator asks for a snapshot of a camera now (privacy-masked like any evidence). The edge
+ * answers with `evidence` (carrying this `requestId`) and `evidence/jpeg`. Who asked is for the centre's audit log.
+ */
+export const SnapshotRequestSchema = z.object({
+  requestId: UuidSchema,
+  cameraId: IdSchema,
+  requestedBy: z.string().min(1).max(200),
+  ts: TimestampSchema,
+});
+export type SnapshotRequest = z.infer<typeof SnapshotRequestSchema>;
 
 /** Header of a framed evidence image: the delivery envelope plus what identifies and verifies the bytes. */
 export const EvidenceJpegHeaderSchema = DeliverySchema.extend({

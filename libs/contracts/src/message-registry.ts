@@ -4,7 +4,13 @@ import { ConfigAckSchema, EdgeConfigSchema } from './config.schema';
 import { CommitAckSchema, DeliveryGapSchema, ReplayRequestSchema } from './delivery.schema';
 import { CameraStatusSchema, HeartbeatSchema, NodeStatusSchema } from './edge-status.schema';
 import { DetectionEventSchema } from './event.schema';
-import { EvidenceJpegHeaderSchema, EvidenceMetaSchema, MAX_EVIDENCE_BYTES, splitEvidenceJpeg } from './evidence.schema';
+import {
+  EvidenceJpegHeaderSchema,
+  EvidenceMetaSchema,
+  MAX_EVIDENCE_BYTES,
+  SnapshotRequestSchema,
+  splitEvidenceJpeg,
+} from './evidence.schema';
 import { parseTopic, type CentreKind, type EdgeKind, type ParsedTopic, type TopicKind } from './topics';
 
 interface MessageSpec<S extends z.ZodType> {
@@ -41,6 +47,7 @@ export const MESSAGES = {
   config: { schema: EdgeConfigSchema, retained: true, sequenced: false, maxBytes: 1024 * 1024 },
   commit: { schema: CommitAckSchema, retained: false, sequenced: false, maxBytes: JSON_MAX },
   replay: { schema: ReplayRequestSchema, retained: false, sequenced: false, maxBytes: JSON_MAX },
+  snapshot: { schema: SnapshotRequestSchema, retained: false, sequenced: false, maxBytes: JSON_MAX },
 } as const satisfies Record<TopicKind, MessageSpec<z.ZodType>>;
 
 export type MessageOf<K extends TopicKind> = K extends 'evidence_jpeg'

@@ -12,7 +12,7 @@ export const CENTRE_ROOT = `${TOPIC_ROOT}/centre`;
 /** Messages an edge node publishes, by kind. Node-level kinds have no camera segment. */
 export const EDGE_NODE_KINDS = ['node_status', 'heartbeat', 'config_ack', 'delivery_gap'] as const;
 export const EDGE_CAMERA_KINDS = ['camera_status', 'event', 'count', 'crossing', 'evidence', 'evidence_jpeg'] as const;
-export const CENTRE_KINDS = ['config', 'commit', 'replay'] as const;
+export const CENTRE_KINDS = ['config', 'commit', 'replay', 'snapshot'] as const;
 
 export type EdgeNodeKind = (typeof EDGE_NODE_KINDS)[number];
 export type EdgeCameraKind = (typeof EDGE_CAMERA_KINDS)[number];
@@ -34,7 +34,12 @@ const CAMERA_SUFFIX: Record<EdgeCameraKind, string> = {
   evidence: 'evidence',
   evidence_jpeg: 'evidence/jpeg',
 };
-const CENTRE_SUFFIX: Record<CentreKind, string> = { config: 'config', commit: 'commit', replay: 'replay' };
+const CENTRE_SUFFIX: Record<CentreKind, string> = {
+  config: 'config',
+  commit: 'commit',
+  replay: 'replay',
+  snapshot: 'snapshot',
+};
 
 export interface NodeRef {
   siteId: string;
