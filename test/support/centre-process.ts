@@ -26,11 +26,17 @@ export class CentreProcess {
   }
 
   async start(readyTimeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/control-center/src/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(this.port), ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Extra node flags for diagnosis, e.g. VIGIL_CENTRE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const extra = (process.env.VIGIL_CENTRE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(
+      process.execPath,
+      [...extra, '--import', 'tsx', join(ROOT, 'apps/control-center/src/main.ts')],
+      {
+        cwd: ROOT,
+        env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(this.port), ...this.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     const keep = (b: Buffer) => {
       this.output.push(b.toString());

@@ -20,6 +20,15 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.forRoot(config, logger), { logger: ['error', 'warn'] });
   app.use(pinoHttp({ logger: logger.child({ c: 'http' }), autoLogging: { ignore: (req) => req.url === '/metrics' } }));
   app.enableShutdownHooks();
+  // A stop must finish even if a dependency hangs (a broker or database that never answers): bounded grace.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        logger.error({ signal }, 'shutdown took longer than 15 s, exiting');
+        process.exit(1);
+      }, 15_000).unref();
+    });
+  }
   await app.listen(config.http.port, config.http.host);
   logger.info({ url: await app.getUrl() }, 'control centre listening');
 }

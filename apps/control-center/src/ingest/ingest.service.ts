@@ -173,7 +173,7 @@ export class IngestService {
         this.storeHealthy = true;
         this.record(items, dead, result.inserted, result.duplicates, result.deadLettersEvicted);
         this.recordLosses(result.losses);
-        await this.acknowledge(result.streams);
+        this.acknowledge(result.streams);
         return;
       } catch (err) {
         this.storeHealthy = false;
@@ -217,21 +217,23 @@ export class IngestService {
     }
   }
 
-  private async acknowledge(streams: CommittedStream[]): Promise<void> {
+  /**
+   * Never awaited by the commit loop: while ingest applies backpressure the MQTT client stops reading, so it would
+   * never see the broker's PUBACK for these and the loop would wait on itself.
+   */
+  private acknowledge(streams: CommittedStream[]): void {
     const now = Date.now();
-    await Promise.all(
-      streams.map(async (s) => {
-        this.streams.set(streamKey(s), s);
-        const ref = { siteId: s.siteId, nodeId: s.nodeId };
-        const ack = encodeMessage('commit', {
-          bootId: s.bootId,
-          upToSeq: s.state.committedUpTo,
-          ts: new Date(now).toISOString(),
-        });
-        await this.safePublish(topics.centre('commit', ref), ack);
-        if (needsReplay(s.state, now, this.options.gapGraceMs)) await this.requestReplay(s, s.state, now);
-      }),
-    );
+    for (const s of streams) {
+      this.streams.set(streamKey(s), s);
+      const ref = { siteId: s.siteId, nodeId: s.nodeId };
+      const ack = encodeMessage('commit', {
+        bootId: s.bootId,
+        upToSeq: s.state.committedUpTo,
+        ts: new Date(now).toISOString(),
+      });
+      void this.safePublish(topics.centre('commit', ref), ack);
+      if (needsReplay(s.state, now, this.options.gapGraceMs)) void this.requestReplay(s, s.state, now);
+    }
   }
 
   private checkGaps(now: number): void {

@@ -19,7 +19,9 @@ export class PrivateMosquitto {
     readonly dir: string,
   ) {}
 
-  static async start(): Promise<PrivateMosquitto> {
+  /** `autosaveEveryChange: false` keeps persistence but saves every 60 s (a full dump per change is slow under load). */
+  static async start(options: { autosaveEveryChange?: boolean; extra?: string[] } = {}): Promise<PrivateMosquitto> {
+    const everyChange = options.autosaveEveryChange ?? true;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mosquitto-'));
     const broker = new PrivateMosquitto(await freePort(), dir);
     writeFileSync(
@@ -29,8 +31,8 @@ export class PrivateMosquitto {
         'allow_anonymous true',
         'persistence true',
         `persistence_location ${dir}/`,
-        'autosave_on_changes true',
-        'autosave_interval 1',
+        ...(everyChange ? ['autosave_on_changes true', 'autosave_interval 1'] : ['autosave_interval 60']),
+        ...(options.extra ?? []),
         // The default (1000) silently drops what a subscriber cannot take during an outage.
         'max_queued_messages 1000000',
         'log_dest stderr',
