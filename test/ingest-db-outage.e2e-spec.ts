@@ -32,9 +32,10 @@ describe('database outage during ingest', () => {
   });
 
   it('goes unready while the database is down, then catches up exactly once', async () => {
+    const siteId = uniqueId('outage');
     sim = new EdgeSimulator({
       url: MOSQUITTO_URL,
-      siteId: uniqueId('outage'),
+      siteId,
       devices: 4,
       ratePerDevice: 100,
       messagesPerDevice: 2500,
@@ -68,7 +69,8 @@ describe('database outage during ingest', () => {
     const rows = (
       await c.query<{ node_id: string; boot_id: string; n: string; distinct_seq: string }>(
         `SELECT node_id, boot_id, count(*) AS n, count(DISTINCT seq) AS distinct_seq
-           FROM detection_events GROUP BY node_id, boot_id`,
+           FROM detection_events WHERE site_id = $1 GROUP BY node_id, boot_id`,
+        [siteId],
       )
     ).rows;
     await c.end();
