@@ -19,7 +19,7 @@
  * Models run in child processes (one each, so their RSS is their own); so does the full pipeline.
  *
  * Options: --only parts  --frames N (detect: per clip, default 20)  --rounds N (detect: passes, default 3)
- *          --models a,b  --clips x,y  --threads N (intraOpNumThreads; default onnxruntime's)
+ *          --models a,b  --clips x,y  --threads N (intraOpNumThreads; default cores - 1; 0 = onnxruntime's)
  *          --filter bilinear|nearest  --block-seconds S (pipeline/full, default 1)  --pipeline-rounds N (default 4)
  *          --agent-seconds S (default 20)  --broker URL (default mqtt://127.0.0.1:1883)
  *          --no-write (print only, do not append to BENCHMARKS.md)
@@ -41,6 +41,7 @@ import {
   type FullPipelineResult,
 } from '../edge/src/agent/pipeline.bench';
 import { loadDetector, type OnnxDetector } from '../edge/src/detect/detector';
+import { defaultIntraOpThreads } from '../edge/src/detect/inference-threads';
 import type { RawFrame } from '../edge/src/detect/detector.types';
 import { findRepoRoot, loadManifest, resolveModelsDir } from '../edge/src/detect/model-manifest.loader';
 import { computeGeometry } from '../edge/src/detect/letterbox';
@@ -683,10 +684,10 @@ function targetsSection(r: Results, opts: BenchOptions): string[] {
         '.',
     );
   }
-  const single = opts.threads === undefined ? pipes(1) : [];
+  const single = opts.threads === undefined ? pipes(0) : [];
   if (single.length) {
     lines.push(
-      `  With intraOpNumThreads 1 (inference on one core, ffmpeg free to use the other): ` +
+      `  With intraOpNumThreads 0 (onnxruntime's choice: every core, contending with ffmpeg): ` +
         single.map((p) => `${p.model} ${p.clip} ${pct(p.ratio)}`).join(', ') +
         '.',
     );
@@ -733,7 +734,7 @@ function formatReport(r: Results, opts: BenchOptions, loadBefore: number[], load
   lines.push('');
   lines.push(
     `Machine: ${info.cpu}, ${info.cores} cores, ${info.memory}; ${info.os}; Node ${info.node}; ` +
-      `onnxruntime-node ${info['onnxruntime-node']} (CPU EP, intraOpNumThreads ${opts.threads ?? 'default'}). ` +
+      `onnxruntime-node ${info['onnxruntime-node']} (CPU EP, intraOpNumThreads ${opts.threads ?? `default = cores - 1 = ${defaultIntraOpThreads()}`}). ` +
       `Parts: ${[...opts.only].join(', ')}; ${Math.round(r.durationS)} s in all.`,
   );
   const busy = loadBefore[0] > 1.5 || loadAfter[0] > Number(info.cores);
@@ -783,9 +784,9 @@ async function main(): Promise<void> {
     }
   }
   if (opts.only.has('pipeline') && opts.threads === undefined && opts.models.includes(FULL_MODEL)) {
-    // Inference on one core leaves the other to ffmpeg: shows how much of the gap is CPU contention.
-    log(`${FULL_MODEL} capture pipeline with intraOpNumThreads 1 ...`);
-    const args = ['--only', 'pipeline', '--threads', '1', '--clips', opts.clips.join(','), '--filter', opts.filter];
+    // onnxruntime's own choice (every core) next to our default (cores - 1): shows what the free core buys.
+    log(`${FULL_MODEL} capture pipeline with intraOpNumThreads 0 (onnxruntime's choice) ...`);
+    const args = ['--only', 'pipeline', '--threads', '0', '--clips', opts.clips.join(','), '--filter', opts.filter];
     args.push('--block-seconds', String(opts.blockSeconds), '--pipeline-rounds', String(opts.pipelineRounds));
     results.models.push(await runChild<ModelResult>(FULL_MODEL, args));
   }

@@ -17,6 +17,7 @@ import {
 import { DetectorError, DetectorErrorCode } from './detector.errors';
 import type { Detection, DetectorOptions, DetectTimings, RawFrame, ThreadOptions } from './detector.types';
 import { assertFrame, FramePreprocessor } from './frame.preprocessor';
+import { defaultIntraOpThreads } from './inference-threads';
 import { frameBoxToUnit, type InputGeometry, inputBoxToFrame } from './letterbox';
 import { MODELS_DIR_ENV } from './model-manifest.loader';
 import type { ModelManifest } from './model-manifest.schema';
@@ -64,9 +65,10 @@ function buildSessionOptions(threads: ThreadOptions): InferenceSession.SessionOp
     // Level 3 = errors only: NanoDet's export triggers hundreds of harmless initializer warnings.
     logSeverityLevel: 3,
   };
+  const configured = { ...threads, intraOpNumThreads: threads.intraOpNumThreads ?? defaultIntraOpThreads() };
   // onnxruntime-node rejects an explicit undefined, so only set what was configured.
   for (const key of ['intraOpNumThreads', 'interOpNumThreads'] as const) {
-    const n = threads[key];
+    const n = configured[key];
     if (n === undefined) continue;
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`${key} must be a non-negative integer, got ${n}`);
     opts[key] = n;

@@ -22,7 +22,10 @@ export interface Detection {
 }
 
 export interface ThreadOptions {
-  /** Threads inside one operator; 0 lets onnxruntime pick (all cores). */
+  /**
+   * Threads inside one operator. Default: cores - 1 (at least 1), so the camera's ffmpeg decoder keeps a core;
+   * 0 lets onnxruntime pick (all cores).
+   */
   intraOpNumThreads?: number;
   /** Threads across independent operators; only used with executionMode 'parallel'. */
   interOpNumThreads?: number;
