@@ -55,3 +55,23 @@ export const DeliveryGapSchema = z
     path: ['lost'],
   });
 export type DeliveryGap = z.infer<typeof DeliveryGapSchema>;
+
+/** Most entries one `batch` message carries. */
+export const MAX_BATCH_ENTRIES = 500;
+
+/**
+ * Edge -> centre, not sequenced itself: several outbox entries in one MQTT message, each exactly the JSON message it
+ * would have been on its own topic (with its own bootId and seq). The edge batches when it has a backlog (a drain
+ * after an outage, a replay, a busy node) so the broker, the edge and the centre handle one packet per batch instead
+ * of one per entry. `topic` is the entry's topic below the node, e.g. `camera/cam-1/crossing`, so the identity still
+ * comes from the batch's own topic. Only sequenced, non-retained JSON kinds may be batched (BATCHABLE_KINDS). The
+ * envelope is checked here; each entry is validated on its own (unpackBatch), so one bad entry is dead-lettered
+ * alone and the rest are stored.
+ */
+export const EdgeBatchSchema = z.object({
+  entries: z
+    .array(z.object({ topic: z.string().min(1).max(200), message: z.unknown() }))
+    .min(1)
+    .max(MAX_BATCH_ENTRIES),
+});
+export type EdgeBatch = z.infer<typeof EdgeBatchSchema>;

@@ -1,4 +1,5 @@
-import { MESSAGES, encodeMessage, parseMessage } from './message-registry';
+import { MAX_BATCH_ENTRIES, type EdgeBatch } from './delivery.schema';
+import { BATCHABLE_KINDS, MESSAGES, encodeBatch, encodeMessage, parseMessage, unpackBatch } from './message-registry';
 import { loadFixtures } from './testing/golden-fixtures';
 import { parseTopic, type TopicKind } from './topics';
 
@@ -136,5 +137,79 @@ describe('delivery_gap', () => {
       siteId: 'rome-centro',
       nodeId: 'node-via-nazionale',
     });
+  });
+});
+
+describe('batch', () => {
+  const batch = valid.find((f) => f.name === 'batch')!;
+  const crossing = valid.find((f) => f.name === 'crossing')!;
+  const heartbeat = valid.find((f) => f.name === 'heartbeat')!;
+  const node = { siteId: 'rome-centro', nodeId: 'node-via-nazionale' };
+
+  function unpacked(entries: { topic: string; message: unknown }[]) {
+    const r = parseMessage(batch.topic, Buffer.from(JSON.stringify({ entries })));
+    if (!r.ok || r.kind !== 'batch') throw new Error(`envelope refused: ${JSON.stringify(r)}`);
+    return unpackBatch(r.topic, r.message);
+  }
+
+  it('gives each entry the result it would have had alone on its own topic below the batch node', () => {
+    const results = unpackBatch(node, batch.json as EdgeBatch);
+    expect(results.map((e) => e.topic)).toEqual([
+      'vigil/v1/edge/rome-centro/node-via-nazionale/camera/cam-north/crossing',
+      'vigil/v1/edge/rome-centro/node-via-nazionale/camera/cam-north/crossing',
+      'vigil/v1/edge/rome-centro/node-via-nazionale/heartbeat',
+    ]);
+    const first = results[0].result;
+    expect(first).toEqual(parseMessage(crossing.topic, crossing.bytes));
+    expect(results.map((e) => e.result.ok && e.result.kind)).toEqual(['crossing', 'crossing', 'heartbeat']);
+  });
+
+  it('judges entries one by one: a bad one fails with its own path, its neighbours pass', () => {
+    const bad = { ...(crossing.json as object), seq: 0 };
+    const results = unpacked([
+      { topic: 'camera/cam-north/crossing', message: crossing.json },
+      { topic: 'camera/cam-north/crossing', message: bad },
+      { topic: 'heartbeat', message: heartbeat.json },
+    ]);
+    expect(results.map((e) => e.result.ok)).toEqual([true, false, true]);
+    expect(!results[1].result.ok && results[1].result.error).toMatchObject({ code: 'INVALID_PAYLOAD', path: 'seq' });
+  });
+
+  it.each([
+    ['status', 'retained'],
+    ['camera/cam-north/status', 'retained'],
+    ['camera/cam-north/evidence/jpeg', 'binary'],
+    ['delivery/gap', 'not sequenced'],
+    ['batch', 'nested batch'],
+    ['camera/cam+north/crossing', 'wildcard in an id'],
+    ['../../other-site/node-1/heartbeat', 'another node'],
+  ])('refuses an entry on %s (%s) as UNKNOWN_TOPIC', (topic) => {
+    const [entry] = unpacked([{ topic, message: heartbeat.json }]);
+    expect(!entry.result.ok && entry.result.error).toMatchObject({ code: 'UNKNOWN_TOPIC', path: 'entries.0.topic' });
+  });
+
+  it('batches exactly the sequenced, non-retained JSON kinds an edge sends', () => {
+    expect([...BATCHABLE_KINDS].sort()).toEqual(['config_ack', 'count', 'crossing', 'event', 'evidence', 'heartbeat']);
+  });
+
+  it('encodes already-encoded entries into a batch that parses back to the same messages', () => {
+    const bytes = encodeBatch([
+      { suffix: 'camera/cam-north/crossing', payload: crossing.bytes },
+      { suffix: 'heartbeat', payload: heartbeat.bytes },
+    ]);
+    const r = parseMessage(batch.topic, bytes);
+    expect(r.ok && r.kind).toBe('batch');
+    if (!r.ok || r.kind !== 'batch') return;
+    const results = unpackBatch(r.topic, r.message);
+    expect(results.map((e) => e.result)).toEqual([
+      parseMessage(crossing.topic, crossing.bytes),
+      parseMessage(heartbeat.topic, heartbeat.bytes),
+    ]);
+  });
+
+  it('refuses to encode an empty batch or one over the entry limit', () => {
+    expect(() => encodeBatch([])).toThrow(RangeError);
+    const entry = { suffix: 'heartbeat', payload: heartbeat.bytes };
+    expect(() => encodeBatch(Array.from({ length: MAX_BATCH_ENTRIES + 1 }, () => entry))).toThrow(RangeError);
   });
 });

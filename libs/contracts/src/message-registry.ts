@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { CrossingSchema, LineCountSchema } from './count.schema';
 import { ConfigAckSchema, EdgeConfigSchema } from './config.schema';
-import { CommitAckSchema, DeliveryGapSchema, ReplayRequestSchema } from './delivery.schema';
+import {
+  CommitAckSchema,
+  DeliveryGapSchema,
+  EdgeBatchSchema,
+  MAX_BATCH_ENTRIES,
+  ReplayRequestSchema,
+  type EdgeBatch,
+} from './delivery.schema';
 import { CameraStatusSchema, HeartbeatSchema, NodeStatusSchema } from './edge-status.schema';
 import { DetectionEventSchema } from './event.schema';
 import {
@@ -11,7 +18,16 @@ import {
   SnapshotRequestSchema,
   splitEvidenceJpeg,
 } from './evidence.schema';
-import { parseTopic, type CentreKind, type EdgeKind, type ParsedTopic, type TopicKind } from './topics';
+import {
+  CENTRE_KINDS,
+  EDGE_ROOT,
+  parseTopic,
+  type CentreKind,
+  type EdgeKind,
+  type NodeRef,
+  type ParsedTopic,
+  type TopicKind,
+} from './topics';
 
 interface MessageSpec<S extends z.ZodType> {
   schema: S;
@@ -23,6 +39,8 @@ interface MessageSpec<S extends z.ZodType> {
 }
 
 const JSON_MAX = 64 * 1024;
+/** Largest `batch` message: up to MAX_BATCH_ENTRIES entries of a few hundred bytes each, with room to spare. */
+export const MAX_BATCH_BYTES = 1024 * 1024;
 
 /** The one table of every message: topic kind -> schema and delivery properties. */
 export const MESSAGES = {
@@ -33,6 +51,8 @@ export const MESSAGES = {
   config_ack: { schema: ConfigAckSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },
   // Not sequenced: it must get through exactly when the outbox is stalled by the hole it reports (see README).
   delivery_gap: { schema: DeliveryGapSchema, retained: false, sequenced: false, maxBytes: JSON_MAX },
+  // The envelope is not sequenced; every entry in it is (see unpackBatch).
+  batch: { schema: EdgeBatchSchema, retained: false, sequenced: false, maxBytes: MAX_BATCH_BYTES },
   camera_status: { schema: CameraStatusSchema, retained: true, sequenced: true, maxBytes: JSON_MAX },
   event: { schema: DetectionEventSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },
   count: { schema: LineCountSchema, retained: false, sequenced: true, maxBytes: JSON_MAX },
@@ -129,6 +149,71 @@ export function parseMessage(topic: string, payload: Buffer | Uint8Array): Parse
   if (!result.success) return { ok: false, topic: parsedTopic, error: describeZodError(result.error) };
   return { ok: true, kind: parsedTopic.kind, topic: parsedTopic, message: result.data } as ParsedMessage;
 }
+
+/**
+ * Kinds an edge may put into a `batch`: sequenced (each entry keeps its own bootId and seq, so commit acks and
+ * replays work per entry), not retained (a retained value needs its own topic), JSON (not the binary evidence frame).
+ */
+export const BATCHABLE_KINDS = (Object.keys(MESSAGES) as TopicKind[]).filter(
+  (k): k is Exclude<EdgeKind, 'evidence_jpeg'> =>
+    k !== 'evidence_jpeg' &&
+    MESSAGES[k].sequenced &&
+    !MESSAGES[k].retained &&
+    !(CENTRE_KINDS as readonly string[]).includes(k),
+);
+
+export interface BatchEntryResult {
+  /** The entry's full topic (the batch's node and the entry's own suffix): what a dead letter records. */
+  topic: string;
+  result: ParseResult;
+}
+
+/**
+ * Validates every entry of a `batch` as if it had arrived alone on its own topic below the batch's node. Never
+ * throws; one result per entry, in order, so a bad entry can be dead-lettered without losing its neighbours.
+ */
+export function unpackBatch(node: NodeRef, batch: EdgeBatch): BatchEntryResult[] {
+  const prefix = `${EDGE_ROOT}/${node.siteId}/${node.nodeId}/`;
+  return batch.entries.map(({ topic: suffix, message }, i) => {
+    const topic = prefix + suffix;
+    const parsedTopic = parseTopic(topic);
+    if (!parsedTopic || !(BATCHABLE_KINDS as readonly string[]).includes(parsedTopic.kind)) {
+      return {
+        topic,
+        result: fail(
+          parsedTopic,
+          'UNKNOWN_TOPIC',
+          `batch entry ${i}: "${suffix.slice(0, 200)}" is not a topic of a batchable kind (${BATCHABLE_KINDS.join(', ')})`,
+          `entries.${i}.topic`,
+        ),
+      };
+    }
+    const result = MESSAGES[parsedTopic.kind].schema.safeParse(message);
+    if (!result.success)
+      return { topic, result: { ok: false, topic: parsedTopic, error: describeZodError(result.error) } };
+    return {
+      topic,
+      result: { ok: true, kind: parsedTopic.kind, topic: parsedTopic, message: result.data } as ParsedMessage,
+    };
+  });
+}
+
+/**
+ * The bytes of a `batch` message built from already-encoded entries (each one exactly the payload it would have
+ * had on its own topic), without parsing them again. `suffix` is the entry's topic below the node.
+ */
+export function encodeBatch(entries: readonly { suffix: string; payload: Buffer }[]): Buffer {
+  if (entries.length < 1 || entries.length > MAX_BATCH_ENTRIES) {
+    throw new RangeError(`a batch holds 1 to ${MAX_BATCH_ENTRIES} entries, got ${entries.length}`);
+  }
+  const parts: Buffer[] = [Buffer.from('{"entries":[')];
+  entries.forEach((e, i) => {
+    parts.push(Buffer.from(`${i ? ',' : ''}{"topic":${JSON.stringify(e.suffix)},"message":`), e.payload, CLOSE);
+  });
+  parts.push(Buffer.from(']}'));
+  return Buffer.concat(parts);
+}
+const CLOSE = Buffer.from('}');
 
 /** Validates and serialises a JSON message for publishing; throws on a contract violation (a bug in the producer). */
 export function encodeMessage<K extends Exclude<TopicKind, 'evidence_jpeg'>>(

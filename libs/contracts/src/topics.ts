@@ -10,7 +10,7 @@ export const EDGE_ROOT = `${TOPIC_ROOT}/edge`;
 export const CENTRE_ROOT = `${TOPIC_ROOT}/centre`;
 
 /** Messages an edge node publishes, by kind. Node-level kinds have no camera segment. */
-export const EDGE_NODE_KINDS = ['node_status', 'heartbeat', 'config_ack', 'delivery_gap'] as const;
+export const EDGE_NODE_KINDS = ['node_status', 'heartbeat', 'config_ack', 'delivery_gap', 'batch'] as const;
 export const EDGE_CAMERA_KINDS = ['camera_status', 'event', 'count', 'crossing', 'evidence', 'evidence_jpeg'] as const;
 export const CENTRE_KINDS = ['config', 'commit', 'replay', 'snapshot'] as const;
 
@@ -25,6 +25,7 @@ const NODE_SUFFIX: Record<EdgeNodeKind, string> = {
   heartbeat: 'heartbeat',
   config_ack: 'config/ack',
   delivery_gap: 'delivery/gap',
+  batch: 'batch',
 };
 const CAMERA_SUFFIX: Record<EdgeCameraKind, string> = {
   camera_status: 'status',

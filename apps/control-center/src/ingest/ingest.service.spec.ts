@@ -1,4 +1,4 @@
-import { parseMessage, topics, type CommitAck, type ReplayRequest } from '@vigil/contracts';
+import { encodeBatch, parseMessage, topics, type CommitAck, type ReplayRequest } from '@vigil/contracts';
 import { loadFixtures } from '@vigil/contracts/testing/golden-fixtures';
 import pino from 'pino';
 import { MetricsService } from '../metrics/metrics.service';
@@ -32,11 +32,14 @@ class MemoryStore extends IngestStore {
   dead: DeadLetterRow[] = [];
   states = new Map<string, SequenceState>();
   failuresLeft = 0;
+  /** Units (rows, dead letters, loss reports) per committed batch. */
+  commits: number[] = [];
   commit(items: IngestItem[], dead: DeadLetterRow[], _now: Date, reports: LossReport[] = []): Promise<CommitResult> {
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       return Promise.reject(new Error('connection refused'));
     }
+    this.commits.push(items.length + dead.length + reports.length);
     let inserted = 0;
     const seqs = new Map<string, number[]>();
     for (const it of items) {
@@ -76,7 +79,7 @@ class MemoryStore extends IngestStore {
   }
 }
 
-function setup(opts: Partial<{ queueMax: number; gapGraceMs: number }> = {}) {
+function setup(opts: Partial<{ queueMax: number; gapGraceMs: number; batchMax: number }> = {}) {
   const store = new MemoryStore();
   const published: { topic: string; payload: Buffer }[] = [];
   let resumed = 0;
@@ -90,7 +93,12 @@ function setup(opts: Partial<{ queueMax: number; gapGraceMs: number }> = {}) {
       },
       resume: () => void resumed++,
     },
-    { batchMax: 100, batchWaitMs: 1, queueMax: opts.queueMax ?? 10_000, gapGraceMs: opts.gapGraceMs ?? 50 },
+    {
+      batchMax: opts.batchMax ?? 100,
+      batchWaitMs: 1,
+      queueMax: opts.queueMax ?? 10_000,
+      gapGraceMs: opts.gapGraceMs ?? 50,
+    },
     metrics,
     pino({ level: 'silent' }),
   );
@@ -134,6 +142,34 @@ describe('IngestService', () => {
     expect(store.dead[1].payloadBytes).toBe(10_000);
     expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 2 });
     expect(parseMessage(topics.centre('commit', node), Buffer.from(JSON.stringify(acks()[0]))).ok).toBe(true);
+  });
+
+  it('unpacks a batch: every good entry stored and acked, a bad entry dead-lettered alone under its own topic', async () => {
+    const { store, service, acks } = setup({ batchMax: 4 });
+    const entry = (seq: number) => ({ suffix: 'heartbeat', payload: heartbeat(seq).payload });
+    const bad = { suffix: 'heartbeat', payload: Buffer.from(JSON.stringify({ bootId, seq: 'seven' })) };
+    const entries = [entry(1), entry(2), bad, ...Array.from({ length: 7 }, (_, i) => entry(3 + i))];
+    expect(
+      service.accept({ topic: topics.edgeNode('batch', node), payload: encodeBatch(entries), receivedAt: new Date() }),
+    ).toBe(true);
+    // A malformed envelope is dead-lettered whole; it does not disturb the entries around it.
+    service.accept({
+      topic: topics.edgeNode('batch', node),
+      payload: Buffer.from('{"entries":[]}'),
+      receivedAt: new Date(),
+    });
+    await service.drain();
+    expect([...store.rows.values()].map((r) => (r.message as { seq: number }).seq).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    expect(store.dead.map((d) => [d.topic, d.code, d.path])).toEqual([
+      [topics.edgeNode('heartbeat', node), 'INVALID_PAYLOAD', 'seq'],
+      [topics.edgeNode('batch', node), 'INVALID_PAYLOAD', 'entries'],
+    ]);
+    expect(JSON.parse(store.dead[0].payload.toString())).toEqual({ bootId, seq: 'seven' });
+    expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 9 });
+    // Ten rows of one message were committed in batches of at most batchMax rows.
+    expect(store.commits.every((n) => n <= 4)).toBe(true);
   });
 
   it('keeps retrying a batch while the database is down and loses nothing', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodeMessage, parseMessage, topics } from '@vigil/contracts';
+import { encodeMessage, parseMessage, topics, unpackBatch, type ParseResult } from '@vigil/contracts';
 import type { Logger } from '../common/logger';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { IncomingMqttMessage } from '../mqtt/mqtt.repository';
@@ -34,8 +34,12 @@ export interface IngestPublisher {
  * A failing database never loses a message: the batch is retried with backoff, and once the queue is full the MQTT
  * session stops reading (the broker and the edge outboxes hold the rest).
  */
+/** One thing to commit: a validated message, an invalid one, or an announcement of lost seqs. */
+type Unit = { item: IngestItem } | { dead: DeadLetterRow } | { loss: LossReport };
+
 export class IngestService {
-  private queue: IncomingMqttMessage[] = [];
+  /** Validated on arrival; a `batch` message becomes one unit per entry, so batches are sized in rows. */
+  private queue: Unit[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private gapTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -69,7 +73,7 @@ export class IngestService {
 
   /** Takes one message; returns false when the queue is full and the caller must stop reading. */
   accept(msg: IncomingMqttMessage): boolean {
-    this.queue.push(msg);
+    this.classify(msg);
     this.metrics.ingestQueueDepth.set(this.queue.length);
     if (this.queue.length >= this.options.batchMax) this.kick();
     else this.flushTimer ??= setTimeout(() => this.kick(), this.options.batchWaitMs);
@@ -117,52 +121,78 @@ export class IngestService {
     }
   }
 
-  private split(batch: IncomingMqttMessage[]): { items: IngestItem[]; dead: DeadLetterRow[]; losses: LossReport[] } {
-    const items: IngestItem[] = [];
-    const dead: DeadLetterRow[] = [];
-    const losses: LossReport[] = [];
-    for (const msg of batch) {
-      const r = parseMessage(msg.topic, msg.payload);
-      if (r.ok && r.kind === 'delivery_gap') {
-        losses.push({
+  /** Validates one MQTT message into units on the queue; a batch is unpacked and each entry judged alone. */
+  private classify(msg: IncomingMqttMessage): void {
+    const r = parseMessage(msg.topic, msg.payload);
+    if (r.ok && r.kind === 'batch') {
+      const { entries } = r.message;
+      unpackBatch(r.topic, r.message).forEach(({ topic, result }, i) => {
+        // A dead letter keeps the entry's message as it stood in the batch.
+        const bytes = () => Buffer.from(JSON.stringify(entries[i].message) ?? 'null', 'utf8');
+        this.queue.push(this.unitOf(topic, result, msg.receivedAt, bytes));
+      });
+      this.metrics.ingestBatchEntries.inc(entries.length);
+      return;
+    }
+    this.queue.push(this.unitOf(msg.topic, r, msg.receivedAt, () => msg.payload));
+  }
+
+  private unitOf(topic: string, r: ParseResult, receivedAt: Date, payload: () => Buffer): Unit {
+    if (r.ok && r.kind === 'delivery_gap') {
+      return {
+        loss: {
           siteId: r.topic.siteId,
           nodeId: r.topic.nodeId,
           reporterBootId: r.message.bootId,
           requestId: r.message.requestId,
           ts: r.message.ts,
           lost: r.message.lost,
-          receivedAt: msg.receivedAt,
-        });
-        continue;
-      }
-      if (r.ok && r.topic.root === 'edge') {
-        items.push({
+          receivedAt,
+        },
+      };
+    }
+    if (r.ok && r.topic.root === 'edge' && r.kind !== 'batch') {
+      return {
+        item: {
           kind: r.kind as IngestItem['kind'],
           siteId: r.topic.siteId,
           nodeId: r.topic.nodeId,
           cameraId: 'cameraId' in r.topic ? r.topic.cameraId : null,
           message: r.message as IngestItem['message'],
-          receivedAt: msg.receivedAt,
-        });
-        continue;
-      }
-      const error = r.ok
-        ? { code: 'UNKNOWN_TOPIC', path: '', reason: `centre topic "${msg.topic}" published into the edge tree` }
-        : r.error;
-      dead.push({
-        topic: msg.topic.slice(0, 512),
+          receivedAt,
+        },
+      };
+    }
+    const error = r.ok
+      ? { code: 'UNKNOWN_TOPIC', path: '', reason: `centre topic "${topic}" published into the edge tree` }
+      : r.error;
+    const bytes = payload();
+    return {
+      dead: {
+        topic: topic.slice(0, 512),
         code: error.code,
         path: error.path || null,
         reason: error.reason.slice(0, 1000),
-        payload: Buffer.from(msg.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES)),
-        payloadBytes: msg.payload.length,
-        receivedAt: msg.receivedAt,
-      });
+        payload: Buffer.from(bytes.subarray(0, DEAD_LETTER_PAYLOAD_BYTES)),
+        payloadBytes: bytes.length,
+        receivedAt,
+      },
+    };
+  }
+
+  private split(batch: Unit[]): { items: IngestItem[]; dead: DeadLetterRow[]; losses: LossReport[] } {
+    const items: IngestItem[] = [];
+    const dead: DeadLetterRow[] = [];
+    const losses: LossReport[] = [];
+    for (const u of batch) {
+      if ('item' in u) items.push(u.item);
+      else if ('dead' in u) dead.push(u.dead);
+      else losses.push(u.loss);
     }
     return { items, dead, losses };
   }
 
-  private async commitWithRetry(batch: IncomingMqttMessage[]): Promise<void> {
+  private async commitWithRetry(batch: Unit[]): Promise<void> {
     const { items, dead, losses } = this.split(batch);
     for (let attempt = 0; ; attempt++) {
       const end = this.metrics.ingestBatchSeconds.startTimer();

@@ -2,7 +2,7 @@ import type { DeliveryGap, EdgeKind, ParsedMessage } from '@vigil/contracts';
 import type { SeqRange, SequenceState } from './sequence-tracker';
 
 /** Edge messages stored as rows; `delivery_gap` only changes the delivery state (LossReport). */
-type EdgeParsed = Extract<ParsedMessage, { kind: Exclude<EdgeKind, 'delivery_gap'> }>;
+type EdgeParsed = Extract<ParsedMessage, { kind: Exclude<EdgeKind, 'delivery_gap' | 'batch'> }>;
 
 /** A validated edge message ready for storage; identity comes from the topic. */
 export interface IngestItem {

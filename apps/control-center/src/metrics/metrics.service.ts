@@ -26,7 +26,13 @@ export class MetricsService {
 
   readonly ingestQueueDepth = new Gauge({
     name: 'vigil_ingest_queue_depth',
-    help: 'Messages received and not yet committed',
+    help: 'Messages received and not yet committed (a batch counts once per entry)',
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchEntries = new Counter({
+    name: 'vigil_ingest_batch_entries_total',
+    help: 'Entries received inside edge batch messages (each then counted like a message of its own)',
     registers: [this.registry],
   });
 

@@ -24,10 +24,11 @@ import { RetentionPolicyRepository } from './retention-policy.repository';
 import { ColumnBatch, numberArrayLiteral, textArrayLiteral, type UnnestColumn } from './unnest';
 
 /**
- * Edge kinds stored as messages. `delivery_gap` is not one: it changes the delivery state and is kept in
+ * Edge kinds stored as messages. `batch` is unpacked into its entries on arrival. `delivery_gap` is not one: it
+ * changes the delivery state and is kept in
  * `delivery_losses` (see PgIngestStore).
  */
-export type StoredEdgeKind = Exclude<EdgeKind, 'delivery_gap'>;
+export type StoredEdgeKind = Exclude<EdgeKind, 'delivery_gap' | 'batch'>;
 
 /** A validated edge message ready for storage; site, node and camera come from the topic, never the payload. */
 export interface IngestItem {
