@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeMessage, parseMessage, topics, type DeliveryGap } from '@vigil/contracts';
+import { encodeMessage, parseMessage, topics, unpackBatch, type DeliveryGap } from '@vigil/contracts';
 import { OutboxPublisher, resendDelay, type OutboxTransport } from './outbox.publisher';
 import { Outbox } from './outbox.store';
 import { cameraStatusItem, crossingItem, eventItem, tagOf } from './testing/outbox-messages';
@@ -19,6 +19,10 @@ class FakeTransport implements OutboxTransport {
   private readonly pending: (() => void)[] = [];
   private readonly listeners = new Set<(c: boolean) => void>();
   maxPending = 0;
+  /** MQTT publishes (a batch is one). */
+  publishes = 0;
+  /** Entries that arrived inside batches. */
+  batched = 0;
 
   onConnectionChange(l: (c: boolean) => void): () => void {
     this.listeners.add(l);
@@ -38,8 +42,24 @@ class FakeTransport implements OutboxTransport {
       this.gaps.push(r.message);
       return Promise.resolve();
     }
-    const m = r.message as unknown as { bootId: string; seq: number } & Record<string, unknown>;
-    this.sent.push({ topic, payload, retain, seq: m.seq, bootId: m.bootId, tag: tagOf(m) ?? -1 });
+    this.publishes++;
+    // A batch is recorded entry by entry, each under its own topic, as the centre unpacks it.
+    const entries =
+      r.kind === 'batch'
+        ? unpackBatch(r.topic, r.message).map((e) => {
+            if (!e.result.ok) throw new Error(`bad batch entry: ${e.result.error.reason}`);
+            this.batched++;
+            return {
+              topic: e.topic,
+              payload: Buffer.from(JSON.stringify(e.result.message)),
+              message: e.result.message,
+            };
+          })
+        : [{ topic, payload, message: r.message }];
+    for (const e of entries) {
+      const m = e.message as unknown as { bootId: string; seq: number } & Record<string, unknown>;
+      this.sent.push({ topic: e.topic, payload: e.payload, retain, seq: m.seq, bootId: m.bootId, tag: tagOf(m) ?? -1 });
+    }
     if (this.autoAck) return Promise.resolve();
     return new Promise((resolve) => {
       this.pending.push(resolve);
@@ -85,7 +105,7 @@ describe('OutboxPublisher', () => {
   it('publishes in outbox order with at most `window` awaiting PUBACK, and deletes nothing on PUBACK', async () => {
     transport.autoAck = false;
     outbox.enqueueMany(Array.from({ length: 50 }, (_, k) => crossingItem(k)));
-    start({ window: 8 });
+    start({ window: 8, batchEntries: 1 });
     await until('first window', () => transport.sent.length === 8);
     await new Promise((r) => setTimeout(r, 30));
     expect(transport.sent).toHaveLength(8);
@@ -104,11 +124,43 @@ describe('OutboxPublisher', () => {
     expect(publisher.uncommitted).toBe(20);
   });
 
+  it('sends a backlog as batches of batchable entries, in order, each entry keeping its identity', async () => {
+    transport.autoAck = false;
+    outbox.enqueueMany(Array.from({ length: 45 }, (_, k) => crossingItem(k)));
+    start({ window: 2, batchEntries: 20 });
+    // Two window slots, each one batch of 20 entries; nothing more until a PUBACK.
+    await until('two batches', () => transport.sent.length === 40);
+    await new Promise((r) => setTimeout(r, 30));
+    expect([transport.publishes, transport.batched, transport.maxPending]).toEqual([2, 40, 2]);
+    transport.ackAll();
+    await until('the rest', () => transport.sent.length === 45);
+    transport.ackAll();
+    expect(transport.sent.map((s) => s.seq)).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+    expect(transport.sent.map((s) => s.tag)).toEqual(Array.from({ length: 45 }, (_, i) => i));
+    expect(transport.sent.every((s) => s.topic === topics.edgeCamera('crossing', { ...node, cameraId: 'cam-1' }))).toBe(
+      true,
+    );
+    expect(publisher.counters).toMatchObject({ published: 45, batches: 3 });
+    // Nothing is deleted until the centre commits, batch or not.
+    expect(outbox.depth).toBe(45);
+  });
+
+  it('sends a lone entry alone on its own topic, and never batches a retained status', async () => {
+    start({ batchEntries: 20 });
+    outbox.enqueueMany([crossingItem(0)]);
+    await until('one', () => transport.sent.length === 1);
+    expect([transport.publishes, transport.batched]).toEqual([1, 0]);
+    outbox.enqueueMany([crossingItem(1), cameraStatusItem(1), crossingItem(2)]);
+    await until('three more', () => transport.sent.length === 4);
+    expect(transport.sent.slice(1).map((s) => s.retain)).toEqual([false, true, false]);
+    expect(transport.batched).toBe(0);
+  });
+
   it('honours a smaller MQTT 5 receive maximum from the broker', async () => {
     transport.autoAck = false;
     transport.receiveMaximum = 3;
     outbox.enqueueMany(Array.from({ length: 10 }, (_, k) => crossingItem(k)));
-    start({ window: 8 });
+    start({ window: 8, batchEntries: 1 });
     await until('window of 3', () => transport.sent.length === 3);
     await new Promise((r) => setTimeout(r, 30));
     expect(transport.sent).toHaveLength(3);

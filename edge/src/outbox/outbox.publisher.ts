@@ -1,5 +1,8 @@
 import {
+  BATCHABLE_KINDS,
+  encodeBatch,
   encodeMessage,
+  MAX_BATCH_ENTRIES,
   MAX_LOST_RANGES,
   parseMessage,
   topics,
@@ -34,6 +37,14 @@ export interface OutboxPublisherOptions {
   resendMaxMs?: number;
   /** A publish without PUBACK after this long frees its window slot (the entry stays for a resend). Default 30 s. */
   publishTimeoutMs?: number;
+  /**
+   * When several entries are ready at once (a backlog: a drain after an outage, a replay, a busy node), send up to
+   * this many batchable ones as one `batch` message. 1 = never batch. Default 200 (the contract allows 500). A lone
+   * entry always goes alone on its own topic, so batching adds no latency.
+   */
+  batchEntries?: number;
+  /** A batch stops growing at about this many payload bytes. Default 256 KiB (the contract allows 1 MiB). */
+  batchBytes?: number;
   /** Period of the resend scan and the age bound. Default 1 s. */
   maintenanceMs?: number;
   /** Lost seqs (published, then evicted) are announced again this often until a commit ack passes them. Default 30 s. */
@@ -58,7 +69,16 @@ export interface PublisherCounters {
   publishTimeouts: number;
   /** `delivery_gap` messages published: lost seqs announced (unsolicited or in answer to a replay). */
   gapAnnouncements: number;
+  /** `batch` messages published (their entries are counted in published/resent/replayed as usual). */
+  batches: number;
 }
+
+interface Job {
+  entry: PublishableEntry;
+  reason: SendReason;
+}
+
+const BATCHABLE = new Set<string>(BATCHABLE_KINDS);
 
 interface SentState {
   sentAt: number;
@@ -89,7 +109,10 @@ export class OutboxPublisher {
   private readonly sent = new Map<number, SentState>();
   private readonly retainedUpTo = new Map<string, number>();
   private firstPass: PublishableEntry[] = [];
-  private urgent: { entry: PublishableEntry; reason: SendReason }[] = [];
+  private urgent: Job[] = [];
+  /** A job taken while building a batch that could not join it: it goes next. */
+  private held: Job | null = null;
+  private readonly topicPrefix: string;
   private readonly replays: ReplayRange[] = [];
   /** Answers to replay requests for evicted seqs, then the periodic announcement when due. */
   private readonly answers: Announcement[] = [];
@@ -114,6 +137,7 @@ export class OutboxPublisher {
     publishErrors: 0,
     publishTimeouts: 0,
     gapAnnouncements: 0,
+    batches: 0,
   };
 
   constructor(
@@ -129,7 +153,10 @@ export class OutboxPublisher {
       publishTimeoutMs: options.publishTimeoutMs ?? 30_000,
       maintenanceMs: options.maintenanceMs ?? 1000,
       lostAnnounceMs: options.lostAnnounceMs ?? 30_000,
+      batchEntries: Math.max(1, Math.min(MAX_BATCH_ENTRIES, options.batchEntries ?? 200)),
+      batchBytes: options.batchBytes ?? 256 * 1024,
     };
+    this.topicPrefix = topics.edgeNode('batch', outbox.node).slice(0, -'batch'.length);
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? noopOutboxLogger;
   }
@@ -256,8 +283,9 @@ export class OutboxPublisher {
         continue;
       }
       const job = ready ? this.next() : null;
-      if (job) this.send(job.entry, job.reason);
-      else await this.sleep();
+      if (!job) await this.sleep();
+      else if (!this.batchable(job)) this.send(job.entry, job.reason);
+      else this.sendBatch(this.gatherBatch(job));
     }
   }
 
@@ -297,13 +325,50 @@ export class OutboxPublisher {
     );
   }
 
+  private batchable(job: Job): boolean {
+    return (
+      this.o.batchEntries > 1 &&
+      BATCHABLE.has(job.entry.kind) &&
+      !job.entry.retain &&
+      job.entry.topic.startsWith(this.topicPrefix)
+    );
+  }
+
+  /**
+   * The job and whatever batchable jobs are ready right behind it, within the entry and byte limits. Each is marked
+   * sent as it joins, so the commit window counts it before the next one is taken.
+   */
+  private gatherBatch(first: Job): Job[] {
+    const jobs = [first];
+    this.markSent(first.entry, first.reason);
+    let bytes = first.entry.payload.length;
+    while (jobs.length < this.o.batchEntries) {
+      const job = this.next();
+      if (!job) break;
+      if (!this.batchable(job) || bytes + job.entry.payload.length > this.o.batchBytes) {
+        this.held = job;
+        break;
+      }
+      this.markSent(job.entry, job.reason);
+      jobs.push(job);
+      bytes += job.entry.payload.length;
+    }
+    return jobs;
+  }
+
   /** Replays first (the centre is waiting on them), then resends, then new entries in outbox order. */
-  private next(): { entry: PublishableEntry; reason: SendReason } | null {
+  private next(): Job | null {
+    if (this.held) {
+      const held = this.held;
+      this.held = null;
+      return held;
+    }
     if (this.urgent.length === 0) this.fillReplays();
     const urgent = this.urgent.shift();
     if (urgent) return urgent;
     if (this.firstPass.length === 0 && this.sent.size < this.o.commitWindow) {
-      const room = Math.min(this.windowSize(), this.o.commitWindow - this.sent.size);
+      // Enough for a whole batch when batching, else one publish window.
+      const room = Math.min(Math.max(this.windowSize(), this.o.batchEntries), this.o.commitWindow - this.sent.size);
       this.firstPass = this.outbox.takeForPublish(this.cursor, room);
       const last = this.firstPass.at(-1);
       if (last) this.cursor = last.id;
@@ -329,15 +394,28 @@ export class OutboxPublisher {
     }
   }
 
+  /** Gathered entries (already marked sent) as one `batch` message in one window slot; a lone one goes alone. */
+  private sendBatch(jobs: Job[]): void {
+    if (jobs.length === 1) return this.publishEntry(jobs[0].entry);
+    this.counters.batches++;
+    const payload = encodeBatch(
+      jobs.map(({ entry }) => ({ suffix: entry.topic.slice(this.topicPrefix.length), payload: entry.payload })),
+    );
+    const first = jobs[0].entry;
+    this.publish(topics.edgeNode('batch', this.outbox.node), payload, false, (err) =>
+      this.logger.debug(
+        { err: err.message, bootId: first.bootId, seq: first.seq, entries: jobs.length },
+        'batch publish failed, will resend',
+      ),
+    );
+  }
+
   private send(entry: PublishableEntry, reason: SendReason): void {
-    const now = this.now();
-    const previous = this.sent.get(entry.id);
-    if (reason === 'first') this.counters.published++;
-    else if (reason === 'resend') this.counters.resent++;
-    else this.counters.replayed++;
-    // Re-inserted so that the map stays ordered by last send (the resend scan stops at the first recent one).
-    this.sent.delete(entry.id);
-    this.sent.set(entry.id, { sentAt: now, attempts: previous ? previous.attempts + 1 : 0 });
+    this.markSent(entry, reason);
+    this.publishEntry(entry);
+  }
+
+  private publishEntry(entry: PublishableEntry): void {
     // Retained topics (status): only the newest entry of a topic may set the retained value, so a replay or a
     // resend of an old status never overwrites a newer one on the broker.
     let retain = false;
@@ -348,6 +426,17 @@ export class OutboxPublisher {
     this.publish(entry.topic, entry.payload, retain, (err) =>
       this.logger.debug({ err: err.message, bootId: entry.bootId, seq: entry.seq }, 'publish failed, will resend'),
     );
+  }
+
+  private markSent(entry: PublishableEntry, reason: SendReason): void {
+    const now = this.now();
+    const previous = this.sent.get(entry.id);
+    if (reason === 'first') this.counters.published++;
+    else if (reason === 'resend') this.counters.resent++;
+    else this.counters.replayed++;
+    // Re-inserted so that the map stays ordered by last send (the resend scan stops at the first recent one).
+    this.sent.delete(entry.id);
+    this.sent.set(entry.id, { sentAt: now, attempts: previous ? previous.attempts + 1 : 0 });
   }
 
   /** One QoS 1 publish holding a window slot until its PUBACK, an error, or the publish timeout. */

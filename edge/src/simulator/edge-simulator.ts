@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { parseMessage, subscriptions, topics, type DetectionEvent, type NodeRef } from '@vigil/contracts';
+import { encodeBatch, parseMessage, subscriptions, topics, type DetectionEvent, type NodeRef } from '@vigil/contracts';
 
 /**
  * A simulated edge fleet for tests and benchmarks. Speaks the real contracts over real MQTT, keeps an in-memory
@@ -22,6 +22,13 @@ export interface SimulatorOptions {
   /** Seqs to leave out on their first send (to create gaps the centre must notice). */
   skipFirstSend?: (nodeIndex: number, seq: number) => boolean;
   protocolVersion?: 4 | 5;
+  /**
+   * 1 (default): one MQTT message per event. Above 1: every `batchTickMs` a device sends the events that came due
+   * since its last send as `batch` messages of up to this many entries, as an edge outbox does with a backlog.
+   */
+  batchEntries?: number;
+  /** Send cadence when batching. Default 10 ms. */
+  batchTickMs?: number;
 }
 
 interface OutboxEntry {
@@ -118,6 +125,7 @@ export class EdgeSimulator {
   }
 
   private async produce(d: SimulatedDevice, index: number, client: MqttClient): Promise<void> {
+    if ((this.o.batchEntries ?? 1) > 1) return this.produceBatched(d, index, client);
     const inflight = this.o.inflight ?? 100;
     const interval = this.o.ratePerDevice > 0 ? 1000 / this.o.ratePerDevice : 0;
     const start = Date.now();
@@ -141,6 +149,44 @@ export class EdgeSimulator {
         const wait = due - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
+    }
+    await Promise.all(pending);
+  }
+
+  private async produceBatched(d: SimulatedDevice, index: number, client: MqttClient): Promise<void> {
+    const inflight = this.o.inflight ?? 100;
+    const perBatch = this.o.batchEntries ?? 1;
+    const tickMs = this.o.batchTickMs ?? 10;
+    const start = Date.now();
+    const pending = new Set<Promise<unknown>>();
+    const topic = topics.edgeCamera('event', { ...d.node, cameraId: 'cam-1' });
+    const batchTopic = topics.edgeNode('batch', d.node);
+    const suffix = topic.slice(batchTopic.length - 'batch'.length);
+    while (d.created < this.o.messagesPerDevice && !this.stopped) {
+      const due =
+        this.o.ratePerDevice > 0
+          ? Math.min(this.o.messagesPerDevice, Math.floor(((Date.now() - start) * this.o.ratePerDevice) / 1000) + 1)
+          : Math.min(this.o.messagesPerDevice, d.created + perBatch);
+      let chunk: { suffix: string; payload: Buffer }[] = [];
+      const flush = async () => {
+        if (chunk.length === 0) return;
+        const p = client.publishAsync(batchTopic, encodeBatch(chunk), { qos: 1 }).catch(() => undefined);
+        chunk = [];
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+        if (pending.size >= inflight) await Promise.race(pending);
+      };
+      while (d.created < due) {
+        const seq = ++d.created;
+        const payload = Buffer.from(JSON.stringify(simulatedEvent(d.bootId, seq, new Date())));
+        const now = Date.now();
+        d.outbox.set(seq, { topic, payload, firstSentAt: now, lastSentAt: now });
+        if (this.o.skipFirstSend?.(index, seq)) continue;
+        chunk.push({ suffix, payload });
+        if (chunk.length >= perBatch) await flush();
+      }
+      await flush();
+      if (this.o.ratePerDevice > 0) await new Promise((r) => setTimeout(r, tickMs));
     }
     await Promise.all(pending);
   }

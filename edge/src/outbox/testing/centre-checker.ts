@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { encodeMessage, parseMessage, topics, type NodeRef } from '@vigil/contracts';
+import { encodeMessage, parseMessage, topics, unpackBatch, type NodeRef, type ParseResult } from '@vigil/contracts';
 import { tagOf } from './outbox-messages';
 
 interface BootStream {
@@ -29,6 +29,8 @@ export class CentreChecker {
   wills = 0;
   replayRequests = 0;
   gapAnnouncements = 0;
+  /** `batch` messages received (their entries are recorded one by one). */
+  batches = 0;
   private client: MqttClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private acking = true;
@@ -78,6 +80,15 @@ export class CentreChecker {
 
   private record(topic: string, payload: Buffer): void {
     const r = parseMessage(topic, payload);
+    if (r.ok && r.kind === 'batch') {
+      this.batches++;
+      for (const entry of unpackBatch(r.topic, r.message)) this.recordParsed(entry.topic, entry.result);
+      return;
+    }
+    this.recordParsed(topic, r);
+  }
+
+  private recordParsed(topic: string, r: ParseResult): void {
     if (!r.ok) {
       this.invalid.push(`${topic}: ${r.error.reason}`);
       return;
