@@ -79,4 +79,25 @@ describe('solveAssignment', () => {
       { numRuns: 300 },
     );
   });
+
+  it('finds the optimum on sparse matrices that split into several independent parts', () => {
+    // Mostly forbidden pairs (cost above maxCost or Infinity): the shape of real frames, many small groups.
+    const cell = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(Infinity) },
+      { weight: 2, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
+    );
+    const matrix = fc
+      .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }))
+      .chain(([r, c]) => fc.array(fc.array(cell, { minLength: c, maxLength: c }), { minLength: r, maxLength: r }));
+    fc.assert(
+      fc.property(matrix, (cost) => {
+        const result = solveAssignment(cost, 0.8);
+        for (const [i, j] of result.matches) expect(cost[i][j]).toBeLessThanOrEqual(0.8);
+        expect(new Set(result.matches.map(([i]) => i)).size).toBe(result.matches.length);
+        expect(new Set(result.matches.map(([, j]) => j)).size).toBe(result.matches.length);
+        expect(gatedCost(cost, 0.8, result.matches)).toBeCloseTo(bruteForce(cost, 0.8), 9);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

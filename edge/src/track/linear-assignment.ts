@@ -31,6 +31,71 @@ export function solveAssignment(
   if (rows === 0 || cols === 0) {
     return { matches: [], unmatchedRows: range(rows), unmatchedCols: range(cols) };
   }
+  // The gated problem splits into independent parts along admissible pairs (cost <= maxCost): a pair outside them
+  // is never chosen, and every unmatched row or column costs the same. In a street scene most tracks overlap one
+  // detection and nothing else, so most parts are a single pair, settled without the O(n^3) solver.
+  const parent = range(rows + cols);
+  const find = (x: number): number => {
+    while (parent[x] !== x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  let admissible = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      if (!isAdmissible(cost[i][j], maxCost)) continue;
+      admissible++;
+      const a = find(i);
+      const b = find(rows + j);
+      if (a !== b) parent[a] = b;
+    }
+  }
+  const matches: [number, number][] = [];
+  if (admissible > 0) {
+    const parts = new Map<number, { rows: number[]; cols: number[] }>();
+    const partOf = (x: number) => {
+      const root = find(x);
+      let part = parts.get(root);
+      if (!part) parts.set(root, (part = { rows: [], cols: [] }));
+      return part;
+    };
+    for (let i = 0; i < rows; i++) partOf(i).rows.push(i);
+    for (let j = 0; j < cols; j++) partOf(rows + j).cols.push(j);
+    for (const part of parts.values()) {
+      if (part.rows.length === 0 || part.cols.length === 0) continue;
+      if (part.rows.length === 1 && part.cols.length === 1) {
+        matches.push([part.rows[0], part.cols[0]]); // one admissible pair: never worse than leaving both
+        continue;
+      }
+      for (const [i, j] of solveDense(cost, maxCost, part.rows, part.cols)) matches.push([i, j]);
+    }
+  }
+  const rowMatched = new Array<boolean>(rows).fill(false);
+  const colMatched = new Array<boolean>(cols).fill(false);
+  for (const [i, j] of matches) {
+    rowMatched[i] = true;
+    colMatched[j] = true;
+  }
+  matches.sort((a, b) => a[0] - b[0]);
+  return {
+    matches,
+    unmatchedRows: range(rows).filter((i) => !rowMatched[i]),
+    unmatchedCols: range(cols).filter((j) => !colMatched[j]),
+  };
+}
+
+function isAdmissible(c: number, maxCost: number): boolean {
+  return Number.isFinite(c) && c <= maxCost;
+}
+
+/** The extended (dummy rows and columns) problem on a subset of rows and columns, solved by munkres. */
+function solveDense(
+  cost: readonly (readonly number[])[],
+  maxCost: number,
+  rowIds: readonly number[],
+  colIds: readonly number[],
+): [number, number][] {
+  const rows = rowIds.length;
+  const cols = colIds.length;
   const n = rows + cols;
   const half = maxCost / 2;
   const square: number[][] = [];
@@ -38,8 +103,8 @@ export function solveAssignment(
     const row = new Array<number>(n);
     for (let j = 0; j < n; j++) {
       if (i < rows && j < cols) {
-        const c = cost[i][j];
-        row[j] = Number.isFinite(c) && c <= maxCost ? c : FORBIDDEN;
+        const c = cost[rowIds[i]][colIds[j]];
+        row[j] = isAdmissible(c, maxCost) ? c : FORBIDDEN;
       } else if (i < rows || j < cols) {
         row[j] = half; // a real row to a dummy column, or a dummy row to a real column
       } else {
@@ -48,22 +113,11 @@ export function solveAssignment(
     }
     square.push(row);
   }
-  const rowMatched = new Array<boolean>(rows).fill(false);
-  const colMatched = new Array<boolean>(cols).fill(false);
-  const matches: [number, number][] = [];
+  const out: [number, number][] = [];
   for (const [i, j] of munkres(square)) {
-    if (i < rows && j < cols && square[i][j] <= maxCost) {
-      matches.push([i, j]);
-      rowMatched[i] = true;
-      colMatched[j] = true;
-    }
+    if (i < rows && j < cols && square[i][j] <= maxCost) out.push([rowIds[i], colIds[j]]);
   }
-  matches.sort((a, b) => a[0] - b[0]);
-  return {
-    matches,
-    unmatchedRows: range(rows).filter((i) => !rowMatched[i]),
-    unmatchedCols: range(cols).filter((j) => !colMatched[j]),
-  };
+  return out;
 }
 
 function range(n: number): number[] {
