@@ -111,6 +111,9 @@ export class PgliteServer {
     };
     // 'close' is dispatched before the handler releases PGlite, so the reset queues right behind it.
     handler.addEventListener('close', finish);
+    // When PGlite fails a message the handler detaches itself (dropping its own 'close' listener) and closes the
+    // socket: without this, the next connection would wait behind a client that is gone, for ever.
+    socket.once('close', finish);
     handler
       .attach(framed as unknown as Socket)
       .then(() => {
