@@ -5,6 +5,9 @@ import { EmbeddedDatabase } from './embedded/embedded-database';
 import { MaintenanceService, type MaintenanceReport } from './maintenance.service';
 import { migrate, type FlavourPreference } from './migration.runner';
 
+/** Longest any statement may take on the embedded database (maintenance jobs included). */
+export const EMBEDDED_QUERY_TIMEOUT_MS = 120_000;
+
 export type { Database, DatabaseFlavour, DatabaseLogger, Queryable } from './database.types';
 
 export interface OpenDatabaseOptions {
@@ -118,6 +121,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // PGlite is a single backend: one connection, kept open (a reconnect resets the session).
       max: 1,
       idleTimeoutMillis: 0,
+      // Under sustained load a reply from the embedded backend has been seen never to arrive (cause not found; see
+      // the database README). Without a bound the one connection, and with it ingest, would wait for ever; with it the
+      // statement fails, the connection is dropped, the server resets the session and the batch is retried.
+      query_timeout: EMBEDDED_QUERY_TIMEOUT_MS,
     }),
     logger,
   );

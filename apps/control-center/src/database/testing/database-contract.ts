@@ -133,12 +133,13 @@ export function databaseContract(getDb: () => Database): void {
     const site = items[0].siteId;
     const per = async (table: string) => countRows(db, table, 'site_id = $1', [site]);
     expect(await per('detection_events')).toBe(items.filter((i) => i.kind === 'event').length);
-    expect(await per('line_crossings')).toBe(1);
+    // The batch fixture's entries (two crossings and a heartbeat) are stored like the lone fixtures.
+    expect(await per('line_crossings')).toBe(items.filter((i) => i.kind === 'crossing').length);
     expect(await per('evidence')).toBe(1);
     expect(await per('evidence_images')).toBe(1);
     expect(await per('camera_status')).toBe(items.filter((i) => i.kind === 'camera_status').length);
     expect(await per('node_status')).toBe(items.filter((i) => i.kind === 'node_status').length);
-    expect(await per('heartbeats')).toBe(1);
+    expect(await per('heartbeats')).toBe(items.filter((i) => i.kind === 'heartbeat').length);
     expect(await per('config_acks')).toBe(items.filter((i) => i.kind === 'config_ack').length);
 
     const event = items.find((i) => i.kind === 'event' && (i.message as DetectionEvent).phase === 'start')!;
@@ -201,8 +202,8 @@ export function databaseContract(getDb: () => Database): void {
       outbox: { depth: number; evicted: Record<string, number> };
     };
     const { rows: hbRows } = await db.pool.query(
-      'SELECT cameras, outbox_depth, outbox_evicted, outbox_evicted_total FROM heartbeats WHERE site_id = $1',
-      [site],
+      'SELECT cameras, outbox_depth, outbox_evicted, outbox_evicted_total FROM heartbeats WHERE site_id = $1 AND seq = $2',
+      [site, (hb as unknown as { seq: number }).seq],
     );
     expect(hbRows).toEqual([
       {

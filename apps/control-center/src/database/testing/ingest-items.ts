@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseMessage, type DetectionEvent, type LineCount } from '@vigil/contracts';
+import { parseMessage, unpackBatch, type DetectionEvent, type LineCount } from '@vigil/contracts';
 import { loadFixtures } from '@vigil/contracts/testing/golden-fixtures';
 import type { IngestItem } from '../repositories/ingest.repository';
 
@@ -24,19 +24,24 @@ function shiftTimes<T>(value: T, deltaMs: number): T {
 export function fixtureItems(receivedAt = new Date(), at = new Date(Date.now() - 3_600_000)): IngestItem[] {
   const items: IngestItem[] = [];
   for (const f of loadFixtures('valid')) {
-    const r = parseMessage(f.topic, f.bytes);
-    if (!r.ok) throw new Error(`fixture ${f.name} does not parse: ${r.error.reason}`);
-    // Loss announcements change the delivery state only; they are not stored as messages.
-    if (r.topic.root !== 'edge' || r.kind === 'delivery_gap') continue;
-    const ts = r.kind === 'evidence_jpeg' ? r.message.header.ts : (r.message as { ts: string }).ts;
-    items.push({
-      kind: r.kind as IngestItem['kind'],
-      siteId: r.topic.siteId,
-      nodeId: r.topic.nodeId,
-      cameraId: 'cameraId' in r.topic ? r.topic.cameraId : null,
-      message: shiftTimes(r.message as IngestItem['message'], at.getTime() - Date.parse(ts)),
-      receivedAt,
-    });
+    const parsed = parseMessage(f.topic, f.bytes);
+    if (!parsed.ok) throw new Error(`fixture ${f.name} does not parse: ${parsed.error.reason}`);
+    // A batch is stored as its entries, exactly as ingest unpacks it.
+    const results = parsed.kind === 'batch' ? unpackBatch(parsed.topic, parsed.message).map((e) => e.result) : [parsed];
+    for (const r of results) {
+      if (!r.ok) throw new Error(`fixture ${f.name} has an invalid entry: ${r.error.reason}`);
+      // Loss announcements change the delivery state only; they are not stored as messages.
+      if (r.topic.root !== 'edge' || r.kind === 'delivery_gap' || r.kind === 'batch') continue;
+      const ts = r.kind === 'evidence_jpeg' ? r.message.header.ts : (r.message as { ts: string }).ts;
+      items.push({
+        kind: r.kind as IngestItem['kind'],
+        siteId: r.topic.siteId,
+        nodeId: r.topic.nodeId,
+        cameraId: 'cameraId' in r.topic ? r.topic.cameraId : null,
+        message: shiftTimes(r.message as IngestItem['message'], at.getTime() - Date.parse(ts)),
+        receivedAt,
+      });
+    }
   }
   return items;
 }
