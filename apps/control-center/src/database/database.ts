@@ -121,9 +121,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // PGlite is a single backend: one connection, kept open (a reconnect resets the session).
       max: 1,
       idleTimeoutMillis: 0,
-      // Under sustained load a reply from the embedded backend has been seen never to arrive (cause not found; see
-      // the database README). Without a bound the one connection, and with it ingest, would wait for ever; with it the
-      // statement fails, the connection is dropped, the server resets the session and the batch is retried.
+      // Defence in depth (see the database README, "PGlite drops input"): a reply that never comes must not hold the
+      // one connection, and with it ingest, for ever; the statement fails, the connection is dropped, the server
+      // resets the session and the batch is retried.
       query_timeout: EMBEDDED_QUERY_TIMEOUT_MS,
     }),
     logger,

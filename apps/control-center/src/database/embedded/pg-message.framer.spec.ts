@@ -1,4 +1,12 @@
-import { CANCEL_REQUEST, PgMessageFramer, SSL_REQUEST, type FramerOutput } from './pg-message.framer';
+import fc from 'fast-check';
+import {
+  CANCEL_REQUEST,
+  innerBoundaries,
+  padForPglite,
+  PgMessageFramer,
+  SSL_REQUEST,
+  type FramerOutput,
+} from './pg-message.framer';
 
 function startup(): Buffer {
   const params = Buffer.from('user\0postgres\0database\0postgres\0\0');
@@ -101,5 +109,46 @@ describe('PgMessageFramer', () => {
     f.push(startup());
     const bad = Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xff]);
     expect(f.push(bad)).toEqual([{ type: 'error', reason: expect.stringMatching(/bad message length/) }]);
+  });
+});
+
+describe('padForPglite (PGlite drops what follows a boundary on a multiple of its 8 KiB receive buffer)', () => {
+  const FLUSH = msg('H');
+
+  it('moves a Sync that would start at byte 16384 with one leading Flush, and leaves other input alone', () => {
+    const bind = msg('B', Buffer.alloc(16384 - 5));
+    const input = Buffer.concat([bind, msg('E', Buffer.from([0, 0, 0, 0, 0])), msg('S')]);
+    expect(innerBoundaries(input)).toContain(16384);
+    const padded = padForPglite(input);
+    expect(padded.subarray(0, 5)).toEqual(FLUSH);
+    expect(padded.subarray(5)).toEqual(input);
+    expect(innerBoundaries(padded).filter((b) => b % 8192 === 0)).toEqual([]);
+    const harmless = Buffer.concat([msg('B', Buffer.alloc(100)), msg('S')]);
+    expect(padForPglite(harmless)).toBe(harmless);
+  });
+
+  it('never leaves an inner boundary on a multiple of the buffer, and adds only Flush messages in front', () => {
+    const messages = fc.array(fc.integer({ min: 0, max: 80 }), { minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(messages, (sizes) => {
+        const input = Buffer.concat(sizes.map((n) => msg('D', Buffer.alloc(n, 1))));
+        const padded = padForPglite(input, 32);
+        expect(innerBoundaries(padded).filter((b) => b % 32 === 0)).toEqual([]);
+        const extra = padded.length - input.length;
+        expect(extra % 5).toBe(0);
+        expect(padded.subarray(extra)).toEqual(input);
+        for (let i = 0; i < extra; i += 5) expect(padded.subarray(i, i + 5)).toEqual(FLUSH);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('pads what the framer emits', () => {
+    const f = new PgMessageFramer();
+    f.push(startup());
+    const input = Buffer.concat([msg('P', Buffer.alloc(8192 - 5)), msg('S')]);
+    const out = delivered(f.push(input));
+    expect(out.subarray(0, 5)).toEqual(FLUSH);
+    expect(out.subarray(5)).toEqual(input);
   });
 });

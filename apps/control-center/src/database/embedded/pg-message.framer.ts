@@ -18,6 +18,45 @@ export const CANCEL_REQUEST = 80877102;
 const HELD = new Set(['P', 'B', 'D', 'E', 'C'].map((c) => c.charCodeAt(0)));
 const TERMINATE = 'X'.charCodeAt(0);
 
+/**
+ * PGlite reads a call's input through PostgreSQL's 8 KiB receive buffer and stops at the first message boundary
+ * where that buffer is exactly used up: when a boundary inside one call's input falls on a multiple of 8192 bytes,
+ * every message after it is silently dropped (seen: a Sync at byte 16384, an Execute at 32768; the client then
+ * waits for ever for the reply). Nothing in the protocol lets a client avoid this, so the framer does.
+ */
+export const PGLITE_RECV_BUFFER = 8192;
+const FLUSH = Buffer.from([0x48, 0, 0, 0, 4]); // 'H', length 4
+
+/** Offsets where one message ends and another starts (not 0, not the end). Whole messages only. */
+export function innerBoundaries(bytes: Buffer): number[] {
+  const out: number[] = [];
+  let off = 0;
+  while (off + 5 <= bytes.length) {
+    off += 1 + bytes.readInt32BE(off + 1);
+    if (off < bytes.length) out.push(off);
+  }
+  return out;
+}
+
+/**
+ * The same messages, preceded by as few Flush messages as needed (each shifts every boundary by 5 bytes; a Flush
+ * asks only for pending output, which PGlite returns anyway) so that no inner boundary is a multiple of the receive
+ * buffer size.
+ */
+export function padForPglite(bytes: Buffer, bufferSize = PGLITE_RECV_BUFFER): Buffer {
+  const inner = innerBoundaries(bytes);
+  if (!inner.some((b) => b % bufferSize === 0)) return bytes;
+  for (let flushes = 1; ; flushes++) {
+    const shift = flushes * FLUSH.length;
+    const hits = (b: number) => b % bufferSize === 0 && b < shift + bytes.length;
+    // The padding's own boundaries (after each Flush) count too.
+    const padEnds = Array.from({ length: flushes }, (_, i) => (i + 1) * FLUSH.length);
+    if (!inner.some((b) => hits(b + shift)) && !padEnds.some(hits)) {
+      return Buffer.concat([...Array.from({ length: flushes }, () => FLUSH), bytes]);
+    }
+  }
+}
+
 /** Frames larger than this are refused: PostgreSQL itself caps a message at 1 GiB, our largest is a few MiB. */
 export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
@@ -77,7 +116,7 @@ export class PgMessageFramer {
         if (off > cut) parts.push(this.buf.subarray(cut, off));
         off += len + 1;
         cut = off;
-        if (parts.length > 0) out.push({ type: 'messages', bytes: Buffer.concat(parts) });
+        if (parts.length > 0) out.push({ type: 'messages', bytes: padForPglite(Buffer.concat(parts)) });
         out.push({ type: 'close' });
         this.failed = true;
         this.buf = Buffer.alloc(0);
@@ -89,7 +128,7 @@ export class PgMessageFramer {
         cut = off;
       }
     }
-    if (parts.length > 0) out.push({ type: 'messages', bytes: Buffer.concat(parts) });
+    if (parts.length > 0) out.push({ type: 'messages', bytes: padForPglite(Buffer.concat(parts)) });
     // Keep only the incomplete tail (copied, so the consumed chunk can be collected).
     this.buf = cut === 0 ? this.buf : Buffer.from(this.buf.subarray(cut));
     return out;
