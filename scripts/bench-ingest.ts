@@ -51,7 +51,12 @@ interface RunResult {
   p99: number;
   rssMb: number;
   duplicates: number;
+  /** Last publish -> last commit ack: what was still in flight when the load stopped. */
+  drainMs: number;
 }
+
+/** The centre kept up with the offered rate: bounded latency and nothing piled up by the end of the load. */
+const keptUp = (r: RunResult) => r.p99 < 1000 && r.drainMs < 1000;
 
 /**
  * The baselines: the same event rows, same batch size, inserted straight into the same table by bare
@@ -195,8 +200,10 @@ async function throughCentre(
   }, 500);
   const start = performance.now();
   await sim.run();
+  const produced = performance.now();
   const ok = await sim.waitUntilAllCommitted(120_000);
-  const seconds = (performance.now() - start) / 1000;
+  const drained = performance.now(); // within the 100 ms polling of waitUntilAllCommitted
+  const seconds = (drained - start) / 1000;
   clearInterval(sampler);
   const totals = sim.totals();
   const lat = sim.latencies();
@@ -213,6 +220,7 @@ async function throughCentre(
     events: totals.created,
     offered: rate,
     eventsPerS: totals.created / seconds,
+    drainMs: drained - produced,
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
     rssMb: peakRss,
@@ -268,24 +276,26 @@ async function main(): Promise<void> {
     }
     const serverFlavour = server.flavour;
     const best = runs
-      .filter((r) => r.flavour === serverFlavour && r.p99 < 1000)
+      .filter((r) => r.flavour === serverFlavour && keptUp(r))
       .reduce((a, b) => (b.eventsPerS > a.eventsPerS ? b : a), server);
 
     const row = (r: RunResult) =>
-      `| ${r.flavour} | ${r.mode} | ${r.events} | ${r.offered} | ${r.eventsPerS.toFixed(0)} | ${r.flavour === serverFlavour ? (r.eventsPerS / bare).toFixed(2) : '—'} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.rssMb.toFixed(0)} | ${r.duplicates} |`;
+      `| ${r.flavour} | ${r.mode} | ${r.events} | ${r.offered} | ${r.eventsPerS.toFixed(0)} | ${r.flavour === serverFlavour ? (r.eventsPerS / bare).toFixed(2) : '—'} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${(r.drainMs / 1000).toFixed(1)} | ${keptUp(r) ? 'yes' : 'no'} | ${r.rssMb.toFixed(0)} | ${r.duplicates} |`;
     const met = (ok: boolean) => (ok ? 'met' : '**not met**');
     const md = [
       `\n## Ingest — ${new Date().toISOString()}\n`,
       `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${os.type()} ${os.release()}; Node ${process.version}. Load average before: ${load.map((l) => l.toFixed(2)).join(' / ')}.`,
       `Method: ${DEVICES} simulated edge devices (one MQTT connection each, QoS 1) publishing detection events at a fixed offered rate through a private Mosquitto 2.0 on the same machine (max_queued_messages 1000000, max_inflight_messages 1000, persistence saved every 60 s) to the centre (child process, DB batch ${BATCH} rows); everything (simulator, broker, centre, database) shares the 2 cores. Two delivery modes: one MQTT message per event (up to 200 in flight per device), and \`batch\` messages (each device sends the events that came due every 10 ms as batches of up to ${EDGE_BATCH} entries, up to 20 in flight — what the edge outbox does with a backlog; every entry keeps its own seq, is validated alone and acknowledged per seq). Rate = events / (first publish → last commit ack). Latency = event created → commit ack covering it. Baseline: the same event rows inserted by bare \`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING\` in batches of ${BATCH}, same table, same run, alone on the machine, no MQTT, validation or delivery state, with every column bound as an array of per-row values (as any inserter of real rows must; the ratio uses it). Shown beside it, the same insert with the columns that are constant in the simulator's events written as SQL literals (a shortcut real data does not allow; earlier runs in this file used it as the baseline).`,
       '',
-      '| flavour | delivery | events | offered events/s | committed events/s | ratio to bare unnest | p50 ms | p99 ms | centre RSS MB (peak) | simulator resends |',
-      '|---|---|---|---|---|---|---|---|---|---|',
-      `| bare unnest insert, every column bound (baseline) | | ${EVENTS} | | ${bare.toFixed(0)} | 1.00 | | | | |`,
-      `| bare unnest insert, constant columns as literals | | ${EVENTS} | | ${bareLiterals.toFixed(0)} | ${(bareLiterals / bare).toFixed(2)} | | | | |`,
+      '| flavour | delivery | events | offered events/s | committed events/s | ratio to bare unnest | p50 ms | p99 ms | drain after the load s | kept up | centre RSS MB (peak) | simulator resends |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      `| bare unnest insert, every column bound (baseline) | | ${EVENTS} | | ${bare.toFixed(0)} | 1.00 | | | | | | |`,
+      `| bare unnest insert, constant columns as literals | | ${EVENTS} | | ${bareLiterals.toFixed(0)} | ${(bareLiterals / bare).toFixed(2)} | | | | | | |`,
       ...runs.map(row),
       '',
-      `Targets (issue 3): ≥ 20,000 events/s into the PostgreSQL server with p99 < 1 s — ${met(best.eventsPerS >= 20_000)} (best run with p99 < 1 s: ${best.eventsPerS.toFixed(0)}/s at ${best.offered}/s offered, p99 ${best.p99.toFixed(0)} ms, ${best.mode}); ≥ half the bare insert rate — ${met(best.eventsPerS >= bare / 2)} (${(best.eventsPerS / bare).toFixed(2)}); ≥ 5,000 events/s into the embedded flavour — ${met(embedded.eventsPerS >= 5000)} (${embedded.eventsPerS.toFixed(0)}/s at ${embedded.offered}/s offered, p99 ${embedded.p99.toFixed(0)} ms).`,
+      'Committed events/s = events / (first publish → last commit ack), so at a fixed offered rate it is the offered rate less the final drain. "Kept up" = p99 < 1 s and the last commit ack within 1 s of the last publish: the centre sustained the offered rate. Overload runs (offered above what the shared cores carry) show the ceiling; the load generator itself uses more CPU there.',
+      '',
+      `Targets (issue 3): ≥ 20,000 events/s into the PostgreSQL server with p99 < 1 s — ${met(best.offered >= 20_000 && keptUp(best))} (best run that kept up: ${best.offered}/s offered, ${best.eventsPerS.toFixed(0)}/s committed, p99 ${best.p99.toFixed(0)} ms, drain ${(best.drainMs / 1000).toFixed(1)} s, ${best.mode}); ≥ half the bare insert rate — ${met(best.eventsPerS >= bare / 2)} (${(best.eventsPerS / bare).toFixed(2)}); ≥ 5,000 events/s into the embedded flavour — ${met(embedded.offered >= 5000 && keptUp(embedded))} (${embedded.offered}/s offered, ${embedded.eventsPerS.toFixed(0)}/s committed, p99 ${embedded.p99.toFixed(0)} ms, drain ${(embedded.drainMs / 1000).toFixed(1)} s).`,
       '',
     ].join('\n');
     console.log(md);
