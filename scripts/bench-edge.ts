@@ -24,7 +24,7 @@
  *          --agent-seconds S (default 20)  --broker URL (default mqtt://127.0.0.1:1883)
  *          --no-write (print only, do not append to BENCHMARKS.md)
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -518,12 +518,12 @@ function modelRssSection(results: ModelResult[]): string[] {
 function agentSection(a: AgentRssResult, opts: BenchOptions): string[] {
   const lines: string[] = ['### Issue 4: edge agent RSS per camera', ''];
   lines.push(
-    `The edge CLI (\`node --import tsx edge/src/main.ts --config …\`) with N file cameras (looping, real time, ` +
+    `The edge CLI (${a.entry === 'dist' ? '`node dist/edge/src/main.js --config …`, the compiled build as deploy/systemd runs it' : '`node --import tsx edge/src/main.ts --config …`'}) with N file cameras (looping, real time, ` +
       `${a.detectFps} detections/s each, ${a.modelId}, a counting line and a no-parking zone each), publishing to ` +
       `${opts.broker} under a unique site id. Sampled every 0.5 s for ${opts.agentSeconds} s once every camera's ` +
-      `heartbeat showed analysed frames; fps and inference ms are the agent's own heartbeats. An idle ` +
-      `\`node --import tsx\` process (the runtime floor included in every figure) has ${f1(a.runtimeFloorMb)} MB, ` +
-      `an idle plain \`node\` ${f1(a.plainNodeMb)} MB.`,
+      `heartbeat showed analysed frames; fps and inference ms are the agent's own heartbeats. An idle plain ` +
+      `\`node\` process has ${f1(a.plainNodeMb)} MB, an idle \`node --import tsx\` ${f1(a.runtimeFloorMb)} MB (what ` +
+      `running the sources through tsx would add).`,
   );
   lines.push('');
   lines.push(
@@ -805,6 +805,9 @@ async function main(): Promise<void> {
   }
   if (opts.only.has('agent')) {
     log(`edge agent RSS (${opts.agentSeconds} s per camera count) ...`);
+    // The agent runs as deployed (deploy/systemd): the compiled build, not the sources through the tsx loader.
+    log('npm run build (the agent RSS is measured on the compiled build) ...');
+    execFileSync('npm', ['run', 'build'], { cwd: findRepoRoot(), stdio: 'ignore' });
     results.agent = await benchAgentRss({
       clips: DEFAULT_CLIPS.map((c) => path.join(resolveVideosDir(), c)),
       seconds: opts.agentSeconds,

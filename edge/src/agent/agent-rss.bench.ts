@@ -29,6 +29,18 @@ export interface AgentRssOptions {
   clips: string[];
   modelId?: string;
   detectFps?: number;
+  /**
+   * What runs the agent: `dist` = the compiled build (`node dist/edge/src/main.js`, as deploy/systemd runs it; the
+   * caller builds first), `tsx` = the sources through the tsx loader (`npm run start:edge`). Default `dist`.
+   */
+  entry?: 'dist' | 'tsx';
+}
+
+/** The command line of the agent for an entry. */
+export function agentArgs(entry: 'dist' | 'tsx', settingsFile: string): string[] {
+  return entry === 'dist'
+    ? [path.join(REPO, 'dist/edge/src/main.js'), '--config', settingsFile]
+    : ['--import', 'tsx', path.join(REPO, 'edge/src/main.ts'), '--config', settingsFile];
 }
 
 interface Spread {
@@ -66,6 +78,7 @@ export interface AgentRssResult {
   plainNodeMb: number;
   detectFps: number;
   modelId: string;
+  entry: 'dist' | 'tsx';
 }
 
 const REPO = findRepoRoot();
@@ -156,11 +169,11 @@ async function runAgent(options: AgentRssOptions, cameras: number): Promise<Agen
   await checker.subscribeAsync(`vigil/v1/edge/${siteId}/#`, { qos: 1 });
 
   const t0 = Date.now();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'edge/src/main.ts'), '--config', settingsFile],
-    { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, agentArgs(options.entry ?? 'dist', settingsFile), {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   const keep = (b: Buffer) => (log = (log + b.toString()).slice(-4000));
   child.stdout.on('data', keep);
@@ -225,8 +238,9 @@ async function idleRss(withTsx: boolean): Promise<number> {
 
 export async function benchAgentRss(options: AgentRssOptions): Promise<AgentRssResult> {
   const runs: AgentRssRun[] = [];
-  for (const n of options.cameraCounts ?? [1, 2]) runs.push(await runAgent(options, n));
+  for (const n of options.cameraCounts ?? [1, 2, 4]) runs.push(await runAgent(options, n));
   return {
+    entry: options.entry ?? 'dist',
     runs,
     runtimeFloorMb: await idleRss(true),
     plainNodeMb: await idleRss(false),
