@@ -275,9 +275,12 @@ async function main(): Promise<void> {
       return;
     }
     const serverFlavour = server.flavour;
-    const best = runs
-      .filter((r) => r.flavour === serverFlavour && keptUp(r))
-      .reduce((a, b) => (b.eventsPerS > a.eventsPerS ? b : a), server);
+    const serverRuns = runs.filter((r) => r.flavour === serverFlavour);
+    const fastest = (list: RunResult[]) => list.reduce((a, b) => (b.eventsPerS > a.eventsPerS ? b : a));
+    // The ratio compares capacity: the highest committed rate of any server run (overload runs included).
+    const capacity = fastest(serverRuns);
+    const kept = serverRuns.filter(keptUp);
+    const bestKept = kept.length > 0 ? kept.reduce((a, b) => (b.offered > a.offered ? b : a)) : null;
 
     const row = (r: RunResult) =>
       `| ${r.flavour} | ${r.mode} | ${r.events} | ${r.offered} | ${r.eventsPerS.toFixed(0)} | ${r.flavour === serverFlavour ? (r.eventsPerS / bare).toFixed(2) : '—'} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${(r.drainMs / 1000).toFixed(1)} | ${keptUp(r) ? 'yes' : 'no'} | ${r.rssMb.toFixed(0)} | ${r.duplicates} |`;
@@ -295,7 +298,7 @@ async function main(): Promise<void> {
       '',
       'Committed events/s = events / (first publish → last commit ack), so at a fixed offered rate it is the offered rate less the final drain. "Kept up" = p99 < 1 s and the last commit ack within 1 s of the last publish: the centre sustained the offered rate. Overload runs (offered above what the shared cores carry) show the ceiling; the load generator itself uses more CPU there.',
       '',
-      `Targets (issue 3): ≥ 20,000 events/s into the PostgreSQL server with p99 < 1 s — ${met(best.offered >= 20_000 && keptUp(best))} (best run that kept up: ${best.offered}/s offered, ${best.eventsPerS.toFixed(0)}/s committed, p99 ${best.p99.toFixed(0)} ms, drain ${(best.drainMs / 1000).toFixed(1)} s, ${best.mode}); ≥ half the bare insert rate — ${met(best.eventsPerS >= bare / 2)} (${(best.eventsPerS / bare).toFixed(2)}); ≥ 5,000 events/s into the embedded flavour — ${met(embedded.offered >= 5000 && keptUp(embedded))} (${embedded.offered}/s offered, ${embedded.eventsPerS.toFixed(0)}/s committed, p99 ${embedded.p99.toFixed(0)} ms, drain ${(embedded.drainMs / 1000).toFixed(1)} s).`,
+      `Targets (issue 3): ≥ 20,000 events/s into the PostgreSQL server with p99 < 1 s — ${met(bestKept !== null && bestKept.offered >= 20_000)} (${bestKept ? `highest offered rate kept up: ${bestKept.offered}/s, ${bestKept.eventsPerS.toFixed(0)}/s committed, p99 ${bestKept.p99.toFixed(0)} ms, drain ${(bestKept.drainMs / 1000).toFixed(1)} s, ${bestKept.mode}` : 'no run kept up'}); ≥ half the bare insert rate — ${met(capacity.eventsPerS >= bare / 2)} (${(capacity.eventsPerS / bare).toFixed(2)}: ${capacity.eventsPerS.toFixed(0)}/s committed at ${capacity.offered}/s offered, ${capacity.mode}); ≥ 5,000 events/s into the embedded flavour — ${met(embedded.offered >= 5000 && keptUp(embedded))} (${embedded.offered}/s offered, ${embedded.eventsPerS.toFixed(0)}/s committed, p99 ${embedded.p99.toFixed(0)} ms, drain ${(embedded.drainMs / 1000).toFixed(1)} s).`,
       '',
     ].join('\n');
     console.log(md);
