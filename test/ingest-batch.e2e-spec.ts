@@ -18,14 +18,7 @@ describe('batched edge delivery', () => {
 
   beforeAll(async () => {
     db = await ScratchDatabase.create();
-    centre = await CentreProcess.create({
-      DATABASE_URL: db.url,
-      MQTT_URL: MOSQUITTO_URL,
-      MQTT_CLIENT_ID: uniqueId('centre'),
-      MQTT_SHARE_GROUP: uniqueId('grp'),
-      INGEST_GAP_GRACE_MS: '500',
-    });
-    await centre.start();
+    centre = await CentreProcess.startOnSharedBroker({ DATABASE_URL: db.url, INGEST_GAP_GRACE_MS: '500' });
   });
 
   afterAll(async () => {

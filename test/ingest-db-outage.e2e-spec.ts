@@ -15,14 +15,7 @@ describe('database outage during ingest', () => {
 
   beforeAll(async () => {
     pg = await PrivatePostgres.create();
-    centre = await CentreProcess.create({
-      DATABASE_URL: pg.url,
-      MQTT_URL: MOSQUITTO_URL,
-      MQTT_CLIENT_ID: uniqueId('centre'),
-      MQTT_SHARE_GROUP: uniqueId('grp'),
-      INGEST_GAP_GRACE_MS: '1000',
-    });
-    await centre.start();
+    centre = await CentreProcess.startOnSharedBroker({ DATABASE_URL: pg.url, INGEST_GAP_GRACE_MS: '1000' });
   });
 
   afterAll(async () => {

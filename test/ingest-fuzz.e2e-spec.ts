@@ -22,13 +22,7 @@ describe('ingest under fuzzed input', () => {
 
   beforeAll(async () => {
     db = await ScratchDatabase.create();
-    centre = await CentreProcess.create({
-      DATABASE_URL: db.url,
-      MQTT_URL: MOSQUITTO_URL,
-      MQTT_CLIENT_ID: uniqueId('centre'),
-      MQTT_SHARE_GROUP: uniqueId('grp'),
-    });
-    await centre.start();
+    centre = await CentreProcess.startOnSharedBroker({ DATABASE_URL: db.url });
   });
 
   afterAll(async () => {

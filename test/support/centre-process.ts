@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from './services';
+import { freePort, MOSQUITTO_URL, uniqueId } from './services';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -19,6 +19,21 @@ export class CentreProcess {
 
   static async create(env: Record<string, string>): Promise<CentreProcess> {
     return new CentreProcess(await freePort(), env);
+  }
+
+  /**
+   * A started centre on the machine's shared Mosquitto with a client id and share group of its own, so other
+   * tests' centres on the same broker neither take its messages nor its session.
+   */
+  static async startOnSharedBroker(env: Record<string, string>): Promise<CentreProcess> {
+    const centre = await CentreProcess.create({
+      MQTT_URL: MOSQUITTO_URL,
+      MQTT_CLIENT_ID: uniqueId('centre'),
+      MQTT_SHARE_GROUP: uniqueId('grp'),
+      ...env,
+    });
+    await centre.start();
+    return centre;
   }
 
   get baseUrl(): string {
