@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-import { parseMessage, type EdgeConfigInput } from '@vigil/contracts';
+import { parseMessages, type EdgeConfigInput } from '@vigil/contracts';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 
@@ -163,8 +163,9 @@ async function runAgent(options: AgentRssOptions, cameras: number): Promise<Agen
   const checker = await mqtt.connectAsync(brokerUrl, { clientId: `${siteId}-checker`, clean: true });
   checker.on('message', (topic, payload, packet) => {
     if (packet.retain && payload.length > 0) retained.add(topic);
-    const m = parseMessage(topic, payload);
-    if (m.ok && m.kind === 'heartbeat') heartbeats.push({ at: Date.now(), cameras: m.message.cameras });
+    for (const m of parseMessages(topic, payload)) {
+      if (m.ok && m.kind === 'heartbeat') heartbeats.push({ at: Date.now(), cameras: m.message.cameras });
+    }
   });
   await checker.subscribeAsync(`vigil/v1/edge/${siteId}/#`, { qos: 1 });
 

@@ -1,5 +1,13 @@
 import { MAX_BATCH_ENTRIES, type EdgeBatch } from './delivery.schema';
-import { BATCHABLE_KINDS, MESSAGES, encodeBatch, encodeMessage, parseMessage, unpackBatch } from './message-registry';
+import {
+  BATCHABLE_KINDS,
+  MESSAGES,
+  encodeBatch,
+  encodeMessage,
+  parseMessage,
+  parseMessages,
+  unpackBatch,
+} from './message-registry';
 import { loadFixtures } from './testing/golden-fixtures';
 import { parseTopic, type TopicKind } from './topics';
 
@@ -205,6 +213,17 @@ describe('batch', () => {
       parseMessage(crossing.topic, crossing.bytes),
       parseMessage(heartbeat.topic, heartbeat.bytes),
     ]);
+  });
+
+  it('parseMessages shows a subscriber the entries of a batch, and any other message as itself', () => {
+    expect(parseMessages(batch.topic, batch.bytes).map((r) => r.ok && r.kind)).toEqual([
+      'crossing',
+      'crossing',
+      'heartbeat',
+    ]);
+    expect(parseMessages(crossing.topic, crossing.bytes)).toEqual([parseMessage(crossing.topic, crossing.bytes)]);
+    const [bad] = parseMessages(batch.topic, Buffer.from('{"entries":[]}'));
+    expect(!bad.ok && bad.error).toMatchObject({ code: 'INVALID_PAYLOAD', path: 'entries' });
   });
 
   it('refuses to encode an empty batch or one over the entry limit', () => {

@@ -199,6 +199,16 @@ export function unpackBatch(node: NodeRef, batch: EdgeBatch): BatchEntryResult[]
 }
 
 /**
+ * What a subscriber sees in one MQTT message: the message itself, or, for a `batch`, each entry as if it had
+ * arrived alone (in order; an invalid entry as its own failed result). A malformed batch envelope is one failure.
+ */
+export function parseMessages(topic: string, payload: Buffer | Uint8Array): ParseResult[] {
+  const r = parseMessage(topic, payload);
+  if (!r.ok || r.kind !== 'batch') return [r];
+  return unpackBatch(r.topic, r.message).map((e) => e.result);
+}
+
+/**
  * The bytes of a `batch` message built from already-encoded entries (each one exactly the payload it would have
  * had on its own topic), without parsing them again. `suffix` is the entry's topic below the node.
  */

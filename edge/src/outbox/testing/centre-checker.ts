@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { encodeMessage, parseMessage, topics, unpackBatch, type NodeRef, type ParseResult } from '@vigil/contracts';
+import { encodeMessage, parseMessages, parseTopic, topics, type NodeRef, type ParseResult } from '@vigil/contracts';
 import { tagOf } from './outbox-messages';
 
 interface BootStream {
@@ -79,13 +79,8 @@ export class CentreChecker {
   }
 
   private record(topic: string, payload: Buffer): void {
-    const r = parseMessage(topic, payload);
-    if (r.ok && r.kind === 'batch') {
-      this.batches++;
-      for (const entry of unpackBatch(r.topic, r.message)) this.recordParsed(entry.topic, entry.result);
-      return;
-    }
-    this.recordParsed(topic, r);
+    if (parseTopic(topic)?.kind === 'batch') this.batches++;
+    for (const r of parseMessages(topic, payload)) this.recordParsed(topic, r);
   }
 
   private recordParsed(topic: string, r: ParseResult): void {
