@@ -112,7 +112,8 @@ export class AppModule {
             new IngestService(
               new PgIngestStore(db, { deadLetterMaxRows: config.ingest.deadLetterMaxRows }),
               mqtt,
-              config.ingest,
+              // The embedded database is one backend behind one connection: its batches go one at a time.
+              { ...config.ingest, commitConcurrency: db.embedded ? 1 : config.ingest.commitConcurrency },
               metrics,
               logger.child({ c: 'ingest' }),
             ),

@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(5000).default(20),
   /** Messages buffered in memory before the MQTT client is paused (backpressure during a database outage). */
   INGEST_QUEUE_MAX: z.coerce.number().int().min(1000).max(1_000_000).default(100_000),
+  INGEST_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
   /** A sequence hole older than this triggers a replay request to the edge. */
   INGEST_GAP_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
   DEAD_LETTER_MAX_ROWS: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
@@ -63,7 +64,14 @@ export interface AppConfig {
     clientId: string;
     shareGroup: string;
   };
-  ingest: { batchMax: number; batchWaitMs: number; queueMax: number; gapGraceMs: number; deadLetterMaxRows: number };
+  ingest: {
+    batchMax: number;
+    batchWaitMs: number;
+    queueMax: number;
+    gapGraceMs: number;
+    deadLetterMaxRows: number;
+    commitConcurrency: number;
+  };
   maintenanceIntervalS: number;
 }
 
@@ -96,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       batchMax: e.INGEST_BATCH_MAX,
       batchWaitMs: e.INGEST_BATCH_WAIT_MS,
       queueMax: e.INGEST_QUEUE_MAX,
+      commitConcurrency: e.INGEST_COMMIT_CONCURRENCY,
       gapGraceMs: e.INGEST_GAP_GRACE_MS,
       deadLetterMaxRows: e.DEAD_LETTER_MAX_ROWS,
     },

@@ -34,12 +34,29 @@ class MemoryStore extends IngestStore {
   failuresLeft = 0;
   /** Units (rows, dead letters, loss reports) per committed batch. */
   commits: number[] = [];
+  /** Each commit waits this long before its result (a database round trip); concurrency observed meanwhile. */
+  delayMs = 0;
+  active = 0;
+  maxActive = 0;
   commit(items: IngestItem[], dead: DeadLetterRow[], _now: Date, reports: LossReport[] = []): Promise<CommitResult> {
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       return Promise.reject(new Error('connection refused'));
     }
     this.commits.push(items.length + dead.length + reports.length);
+    if (this.delayMs > 0) {
+      this.active++;
+      this.maxActive = Math.max(this.maxActive, this.active);
+      const result = this.apply(items, dead, reports);
+      return new Promise((r) => setTimeout(r, this.delayMs)).then(() => {
+        this.active--;
+        return result;
+      });
+    }
+    return Promise.resolve(this.apply(items, dead, reports));
+  }
+
+  private apply(items: IngestItem[], dead: DeadLetterRow[], reports: LossReport[]): CommitResult {
     let inserted = 0;
     const seqs = new Map<string, number[]>();
     for (const it of items) {
@@ -75,11 +92,13 @@ class MemoryStore extends IngestStore {
       this.states.set(k, state);
       return { siteId, nodeId, bootId: b, state };
     });
-    return Promise.resolve({ inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams, losses });
+    return { inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams, losses };
   }
 }
 
-function setup(opts: Partial<{ queueMax: number; gapGraceMs: number; batchMax: number }> = {}) {
+function setup(
+  opts: Partial<{ queueMax: number; gapGraceMs: number; batchMax: number; commitConcurrency: number }> = {},
+) {
   const store = new MemoryStore();
   const published: { topic: string; payload: Buffer }[] = [];
   let resumed = 0;
@@ -95,6 +114,7 @@ function setup(opts: Partial<{ queueMax: number; gapGraceMs: number; batchMax: n
     },
     {
       batchMax: opts.batchMax ?? 100,
+      commitConcurrency: opts.commitConcurrency,
       batchWaitMs: 1,
       queueMax: opts.queueMax ?? 10_000,
       gapGraceMs: opts.gapGraceMs ?? 50,
@@ -170,6 +190,19 @@ describe('IngestService', () => {
     expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 9 });
     // Ten rows of one message were committed in batches of at most batchMax rows.
     expect(store.commits.every((n) => n <= 4)).toBe(true);
+  });
+
+  it('commits full batches concurrently up to commitConcurrency, storing each message once with rising acks', async () => {
+    const { store, service, acks } = setup({ batchMax: 50, commitConcurrency: 2 });
+    store.delayMs = 15;
+    for (let s = 1; s <= 500; s++) service.accept(heartbeat(s));
+    await service.drain();
+    expect(store.maxActive).toBe(2);
+    expect(store.rows.size).toBe(500);
+    expect(store.commits.every((n) => n <= 50)).toBe(true);
+    const upTo = acks().map((a) => a.upToSeq);
+    expect(upTo.at(-1)).toBe(500);
+    expect(upTo).toEqual([...upTo].sort((a, b) => a - b));
   });
 
   it('keeps retrying a batch while the database is down and loses nothing', async () => {

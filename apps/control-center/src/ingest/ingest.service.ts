@@ -20,6 +20,12 @@ export interface IngestOptions {
   batchWaitMs: number;
   queueMax: number;
   gapGraceMs: number;
+  /**
+   * Batches committed at once (default 1). Above 1 the database works on one batch while another waits for its
+   * round trips and fsync. Safe because the delivery state rows are locked per stream in key order: two batches of
+   * one stream commit one after the other, and the later one's acknowledgement covers the earlier one's.
+   */
+  commitConcurrency?: number;
 }
 
 /** Where acknowledgements and replay requests go (the MQTT session). */
@@ -42,7 +48,10 @@ export class IngestService {
   private queue: Unit[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private gapTimer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  /** Batches being committed, each with its own retry loop. */
+  private readonly committing = new Set<Promise<void>>();
+  /** Units in those batches: received, not yet committed, no longer in the queue. */
+  private committingUnits = 0;
   private stopped = false;
   private storeHealthy = true;
   private backpressured = false;
@@ -62,8 +71,9 @@ export class IngestService {
     return this.storeHealthy;
   }
 
+  /** Received and not yet committed (queued or in a batch being committed). */
   get queueDepth(): number {
-    return this.queue.length;
+    return this.queue.length + this.committingUnits;
   }
 
   start(): void {
@@ -74,19 +84,19 @@ export class IngestService {
   /** Takes one message; returns false when the queue is full and the caller must stop reading. */
   accept(msg: IncomingMqttMessage): boolean {
     this.classify(msg);
-    this.metrics.ingestQueueDepth.set(this.queue.length);
+    this.metrics.ingestQueueDepth.set(this.queueDepth);
     if (this.queue.length >= this.options.batchMax) this.kick();
     else this.flushTimer ??= setTimeout(() => this.kick(), this.options.batchWaitMs);
-    const hasRoom = this.queue.length < this.options.queueMax;
+    const hasRoom = this.queueDepth < this.options.queueMax;
     if (!hasRoom) this.backpressured = true;
     return hasRoom;
   }
 
   /** Commits everything queued (used on shutdown and by tests). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.running) {
+    while (this.queue.length > 0 || this.committing.size > 0) {
       this.kick();
-      await this.running;
+      await Promise.race(this.committing);
     }
   }
 
@@ -97,27 +107,29 @@ export class IngestService {
     if (this.flushTimer) clearTimeout(this.flushTimer);
   }
 
+  /** Starts committing queued batches, up to the configured number at once. */
   private kick(): void {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
-    this.running ??= this.loop().finally(() => {
-      this.running = null;
-      if (this.queue.length > 0 && !this.stopped) this.kick();
-    });
-  }
-
-  private async loop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.options.batchMax);
-      await this.commitWithRetry(batch);
-      this.queue = this.queue.slice(batch.length);
-      this.metrics.ingestQueueDepth.set(this.queue.length);
-      if (this.backpressured && this.queue.length < this.options.queueMax / 2) {
-        this.backpressured = false;
-        this.publisher.resume();
-      }
+    const concurrency = Math.max(1, this.options.commitConcurrency ?? 1);
+    while (this.queue.length > 0 && this.committing.size < concurrency) {
+      // A second batch in parallel only when a full one is waiting: small batches cost a commit each.
+      if (this.committing.size > 0 && this.queue.length < this.options.batchMax) break;
+      const batch = this.queue.splice(0, this.options.batchMax);
+      this.committingUnits += batch.length;
+      const done: Promise<void> = this.commitWithRetry(batch).finally(() => {
+        this.committing.delete(done);
+        this.committingUnits -= batch.length;
+        this.metrics.ingestQueueDepth.set(this.queueDepth);
+        if (this.backpressured && this.queueDepth < this.options.queueMax / 2) {
+          this.backpressured = false;
+          this.publisher.resume();
+        }
+        if (this.queue.length > 0 && !this.stopped) this.kick();
+      });
+      this.committing.add(done);
     }
   }
 

@@ -83,7 +83,11 @@ export class DeliveryStateRepository {
    * Rows are locked in key order (ORDER BY ... FOR UPDATE), so two batches touching the same streams cannot deadlock.
    */
   async lock(client: PoolClient, refs: readonly StreamRef[]): Promise<Map<string, DeliveryStateRow>> {
-    const unique = [...new Map(refs.map((r) => [deliveryKey(r), r])).values()];
+    // In key order for the INSERT too: two batches creating the same new streams in different orders would
+    // otherwise wait on each other's uncommitted rows (a deadlock PostgreSQL breaks by failing one of them).
+    const unique = [...new Map(refs.map((r) => [deliveryKey(r), r])).entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, r]) => r);
     if (unique.length === 0) return new Map();
     const keys = new ColumnBatch(KEY_COLUMNS);
     for (const r of unique) keys.push(r.siteId, r.nodeId, r.bootId);
