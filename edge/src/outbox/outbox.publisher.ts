@@ -156,7 +156,7 @@ export class OutboxPublisher {
       batchEntries: Math.max(1, Math.min(MAX_BATCH_ENTRIES, options.batchEntries ?? 200)),
       batchBytes: options.batchBytes ?? 256 * 1024,
     };
-    this.topicPrefix = topics.edgeNode('batch', outbox.node).slice(0, -'batch'.length);
+    this.topicPrefix = topics.edgeNodePrefix(outbox.node);
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? noopOutboxLogger;
   }

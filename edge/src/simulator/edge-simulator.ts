@@ -161,7 +161,7 @@ export class EdgeSimulator {
     const pending = new Set<Promise<unknown>>();
     const topic = topics.edgeCamera('event', { ...d.node, cameraId: 'cam-1' });
     const batchTopic = topics.edgeNode('batch', d.node);
-    const suffix = topic.slice(batchTopic.length - 'batch'.length);
+    const suffix = topic.slice(topics.edgeNodePrefix(d.node).length);
     while (d.created < this.o.messagesPerDevice && !this.stopped) {
       const due =
         this.o.ratePerDevice > 0

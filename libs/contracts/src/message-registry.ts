@@ -20,8 +20,8 @@ import {
 } from './evidence.schema';
 import {
   CENTRE_KINDS,
-  EDGE_ROOT,
   parseTopic,
+  topics,
   type CentreKind,
   type EdgeKind,
   type NodeRef,
@@ -173,7 +173,7 @@ export interface BatchEntryResult {
  * throws; one result per entry, in order, so a bad entry can be dead-lettered without losing its neighbours.
  */
 export function unpackBatch(node: NodeRef, batch: EdgeBatch): BatchEntryResult[] {
-  const prefix = `${EDGE_ROOT}/${node.siteId}/${node.nodeId}/`;
+  const prefix = topics.edgeNodePrefix(node);
   return batch.entries.map(({ topic: suffix, message }, i) => {
     const topic = prefix + suffix;
     const parsedTopic = parseTopic(topic);

@@ -11,6 +11,8 @@ describe('topics', () => {
     );
     expect(topics.edgeNode('config_ack', ref)).toBe('vigil/v1/edge/rome-centro/node-1/config/ack');
     expect(topics.edgeNode('delivery_gap', ref)).toBe('vigil/v1/edge/rome-centro/node-1/delivery/gap');
+    expect(topics.edgeNodePrefix(ref)).toBe('vigil/v1/edge/rome-centro/node-1/');
+    expect(() => topics.edgeNodePrefix({ siteId: 'a/b', nodeId: 'n' })).toThrow(TypeError);
     expect(topics.centre('commit', ref)).toBe('vigil/v1/centre/rome-centro/node-1/commit');
     expect(subscriptions.centreToNode(ref)).toBe('vigil/v1/centre/rome-centro/node-1/#');
   });

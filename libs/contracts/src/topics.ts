@@ -71,6 +71,10 @@ function nodePrefix(root: string, ref: NodeRef): string {
 
 /** Topic builders. They throw on ids that would break the topic tree (a "/" or a wildcard in an id). */
 export const topics = {
+  /** `vigil/v1/edge/<site>/<node>/`: what every topic of one edge node starts with (a batch entry's topic follows). */
+  edgeNodePrefix(ref: NodeRef): string {
+    return `${nodePrefix(EDGE_ROOT, ref)}/`;
+  },
   edgeNode(kind: EdgeNodeKind, ref: NodeRef): string {
     return `${nodePrefix(EDGE_ROOT, ref)}/${NODE_SUFFIX[kind]}`;
   },

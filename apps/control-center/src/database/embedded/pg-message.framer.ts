@@ -48,7 +48,7 @@ export function padForPglite(bytes: Buffer, bufferSize = PGLITE_RECV_BUFFER): Bu
   if (!inner.some((b) => b % bufferSize === 0)) return bytes;
   for (let flushes = 1; ; flushes++) {
     const shift = flushes * FLUSH.length;
-    const hits = (b: number) => b % bufferSize === 0 && b < shift + bytes.length;
+    const hits = (b: number) => b % bufferSize === 0;
     // The padding's own boundaries (after each Flush) count too.
     const padEnds = Array.from({ length: flushes }, (_, i) => (i + 1) * FLUSH.length);
     if (!inner.some((b) => hits(b + shift)) && !padEnds.some(hits)) {
