@@ -21,6 +21,7 @@ import { CentreProcess } from '../test/support/centre-process';
 import { ScratchDatabase } from '../test/support/scratch-database';
 import { PrivateMosquitto } from '../edge/src/outbox/testing/private-mosquitto';
 import { uniqueId } from '../test/support/services';
+import { cpuSecondsByName, cpuSecondsOf } from '../test/support/process-cpu';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -40,6 +41,9 @@ const write = !args.includes('--no-write');
 /** `--flavours server,embedded` (default both); a partial run is printed, never appended. */
 const flavoursArg = args.indexOf('--flavours');
 const FLAVOURS = new Set((flavoursArg >= 0 ? args[flavoursArg + 1] : 'server,embedded').split(','));
+/** `--modes batched,overload,single` (default all three server runs); a partial run is printed, never appended. */
+const modesArg = args.indexOf('--modes');
+const MODES = new Set((modesArg >= 0 ? args[modesArg + 1] : 'batched,overload,single').split(','));
 
 interface RunResult {
   flavour: string;
@@ -53,6 +57,26 @@ interface RunResult {
   duplicates: number;
   /** Last publish -> last commit ack: what was still in flight when the load stopped. */
   drainMs: number;
+  /** CPU time per committed event over the measured run (µs), by process: where the 2 cores went. */
+  cpuUsPerEvent: CpuSplit;
+}
+
+interface CpuSplit {
+  centre: number;
+  database: number;
+  broker: number;
+  simulator: number;
+}
+
+/** CPU seconds so far of each part of the run (the simulator is this process). */
+function cpuNow(centre: CentreProcess, brokerPid: number | undefined, databaseComm: string | null): CpuSplit {
+  const own = process.cpuUsage();
+  return {
+    centre: cpuSecondsOf(centre.pid),
+    database: databaseComm ? cpuSecondsByName(databaseComm) : 0,
+    broker: cpuSecondsOf(brokerPid),
+    simulator: (own.user + own.system) / 1e6,
+  };
 }
 
 /** The centre kept up with the offered rate: bounded latency and nothing piled up by the end of the load. */
@@ -164,7 +188,7 @@ async function centreRss(centre: CentreProcess): Promise<number> {
 }
 
 async function throughCentre(
-  broker: string,
+  broker: PrivateMosquitto,
   flavour: string,
   env: Record<string, string>,
   events: number,
@@ -175,7 +199,7 @@ async function throughCentre(
     `${flavour}: ${events} events at ${rate}/s, ${batchEntries > 1 ? `batches of <= ${batchEntries}` : 'one message per event'} ...`,
   );
   const centre = await CentreProcess.create({
-    MQTT_URL: broker,
+    MQTT_URL: broker.url,
     MQTT_CLIENT_ID: uniqueId('bench-centre'),
     MQTT_SHARE_GROUP: uniqueId('bench'),
     ...env,
@@ -183,7 +207,7 @@ async function throughCentre(
   await centre.start(120_000);
   const simulator = (count: number) =>
     new EdgeSimulator({
-      url: broker,
+      url: broker.url,
       siteId: uniqueId('bench'),
       devices: DEVICES,
       ratePerDevice: rate / DEVICES,
@@ -207,11 +231,15 @@ async function throughCentre(
       .then((r) => (peakRss = Math.max(peakRss, r)))
       .catch(() => undefined);
   }, 500);
+  // The embedded database runs inside the centre's process; on the server, every PostgreSQL process counts.
+  const databaseComm = env.DATABASE_URL ? 'postgres' : null;
+  const cpuStart = cpuNow(centre, broker.pid, databaseComm);
   const start = performance.now();
   await sim.run();
   const produced = performance.now();
   const ok = await sim.waitUntilAllCommitted(120_000);
   const drained = performance.now(); // within the 100 ms polling of waitUntilAllCommitted
+  const cpuEnd = cpuNow(centre, broker.pid, databaseComm);
   const seconds = (drained - start) / 1000;
   clearInterval(sampler);
   const totals = sim.totals();
@@ -234,6 +262,12 @@ async function throughCentre(
     p99: percentile(lat, 99),
     rssMb: peakRss,
     duplicates: totals.resends,
+    cpuUsPerEvent: {
+      centre: ((cpuEnd.centre - cpuStart.centre) * 1e6) / totals.created,
+      database: ((cpuEnd.database - cpuStart.database) * 1e6) / totals.created,
+      broker: ((cpuEnd.broker - cpuStart.broker) * 1e6) / totals.created,
+      simulator: ((cpuEnd.simulator - cpuStart.simulator) * 1e6) / totals.created,
+    },
   };
 }
 
@@ -268,18 +302,18 @@ async function main(): Promise<void> {
     };
     let server: RunResult | null = null;
     if (FLAVOURS.has('server')) {
-      server = await run(mosquitto.url, 'PostgreSQL 15 server', pgEnv, EVENTS, RATE, EDGE_BATCH);
-      await run(mosquitto.url, 'PostgreSQL 15 server', pgEnv, EVENTS * 2, RATE * 2, EDGE_BATCH);
-      await run(mosquitto.url, 'PostgreSQL 15 server', pgEnv, EVENTS, RATE, 1);
+      if (MODES.has('batched')) server = await run(mosquitto, 'PostgreSQL 15 server', pgEnv, EVENTS, RATE, EDGE_BATCH);
+      if (MODES.has('overload')) await run(mosquitto, 'PostgreSQL 15 server', pgEnv, EVENTS * 2, RATE * 2, EDGE_BATCH);
+      if (MODES.has('single')) await run(mosquitto, 'PostgreSQL 15 server', pgEnv, EVENTS, RATE, 1);
     }
     let embedded: RunResult | null = null;
     if (FLAVOURS.has('embedded')) {
       const embeddedEnv = { DATA_DIR: dataDir };
       const flavour = 'embedded PGlite + TimescaleDB';
-      embedded = await run(mosquitto.url, flavour, embeddedEnv, EMBEDDED_EVENTS, EMBEDDED_RATE, EDGE_BATCH);
-      await run(mosquitto.url, flavour, embeddedEnv, EMBEDDED_EVENTS, EMBEDDED_RATE, 1);
+      embedded = await run(mosquitto, flavour, embeddedEnv, EMBEDDED_EVENTS, EMBEDDED_RATE, EDGE_BATCH);
+      await run(mosquitto, flavour, embeddedEnv, EMBEDDED_EVENTS, EMBEDDED_RATE, 1);
     }
-    if (!server || !embedded) {
+    if (!server || !embedded || MODES.size < 3) {
       console.log('partial run (--flavours): not appended to BENCHMARKS.md');
       return;
     }

@@ -36,6 +36,11 @@ export class CentreProcess {
     return centre;
   }
 
+  /** The running centre's process id (for CPU and memory accounting). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
   }

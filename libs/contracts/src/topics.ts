@@ -112,8 +112,27 @@ function validId(value: string | undefined): value is string {
   return value !== undefined && IdSchema.safeParse(value).success;
 }
 
+/**
+ * Valid topics already parsed: a deployment has a bounded set (sites x nodes x cameras x kinds), and every entry of
+ * a `batch` names its topic again. Results are frozen, so sharing them is safe.
+ */
+const parsed = new Map<string, ParsedTopic>();
+const PARSED_TOPICS_KEPT = 10_000;
+
 /** Parses a concrete topic into its kind and ids; `null` for anything that is not a v1 Vigil topic. */
 export function parseTopic(topic: string): ParsedTopic | null {
+  const known = parsed.get(topic);
+  if (known) return known;
+  const result = parseTopicUncached(topic);
+  if (result) {
+    // Only valid topics are remembered (a flood of junk topics cannot grow it), and only so many of them.
+    if (parsed.size >= PARSED_TOPICS_KEPT) parsed.clear();
+    parsed.set(topic, Object.freeze(result));
+  }
+  return result;
+}
+
+function parseTopicUncached(topic: string): ParsedTopic | null {
   const parts = topic.split('/');
   if (parts.length < 5 || parts[0] !== 'vigil' || parts[1] !== 'v1') return null;
   const [, , root, siteId, nodeId, ...rest] = parts;

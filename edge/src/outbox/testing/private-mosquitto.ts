@@ -45,6 +45,10 @@ export class PrivateMosquitto {
     return broker;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }

@@ -81,7 +81,7 @@ export class DeadLetterRepository {
         r.payloadBytes ?? r.payload.length,
       );
     }
-    await q.query(`INSERT INTO dead_letters (${batch.names}) ${batch.select('u')}`, batch.values);
+    await q.query(`INSERT INTO dead_letters (${batch.names}) ${batch.select('u')}`, batch.params);
     const evicted = await this.evict(q);
     return { inserted: kept.length, evicted: evicted + (rows.length - kept.length) };
   }

@@ -65,7 +65,7 @@ export class DeliveryLossRepository {
     }
     const { rowCount } = await q.query(
       `INSERT INTO delivery_losses (${batch.names}) ${batch.select('l')} ON CONFLICT DO NOTHING`,
-      batch.values,
+      batch.params,
     );
     return rowCount ?? 0;
   }

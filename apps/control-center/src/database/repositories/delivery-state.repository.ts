@@ -93,7 +93,7 @@ export class DeliveryStateRepository {
     for (const r of unique) keys.push(r.siteId, r.nodeId, r.bootId);
     await client.query(
       `INSERT INTO delivery_state (site_id, node_id, boot_id) ${keys.select('k')} ON CONFLICT DO NOTHING`,
-      keys.values,
+      keys.params,
     );
     const { rows } = await client.query<DbRow>(
       `SELECT d.site_id, d.node_id, d.boot_id, d.committed_up_to, d.pending, d.lost, d.hole_since
@@ -101,7 +101,7 @@ export class DeliveryStateRepository {
          JOIN (${keys.select('k')}) AS k USING (site_id, node_id, boot_id)
         ORDER BY d.site_id, d.node_id, d.boot_id
         FOR UPDATE OF d`,
-      keys.values,
+      keys.params,
     );
     return new Map(
       rows.map((r) => [deliveryKey({ siteId: r.site_id, nodeId: r.node_id, bootId: r.boot_id }), toRow(r)]),
@@ -138,7 +138,7 @@ export class DeliveryStateRepository {
          hole_since = EXCLUDED.hole_since,
          updated_at = now()
        WHERE EXCLUDED.committed_up_to >= delivery_state.committed_up_to`,
-      batch.values,
+      batch.params,
     );
   }
 }

@@ -21,7 +21,7 @@ import {
   type PartitionedTable,
 } from './partition.repository';
 import { RetentionPolicyRepository } from './retention-policy.repository';
-import { ColumnBatch, numberArrayLiteral, textArrayLiteral, type UnnestColumn } from './unnest';
+import { ColumnBatch, arrayLiteral, numberArrayLiteral, textArrayLiteral, type UnnestColumn } from './unnest';
 
 /**
  * Edge kinds stored as messages. `batch` is unpacked into its entries on arrival. `delivery_gap` is not one: it
@@ -230,8 +230,15 @@ const CONFIG_ACK_COLUMNS = [
   col('errors', 'jsonb'),
 ];
 
+let lastDate: Date | null = null;
+let lastIso = '';
+/** A receive time as text. A batch message's entries share one Date object: consecutive rows reuse the string. */
 function iso(d: Date): string {
-  return d.toISOString();
+  if (d !== lastDate) {
+    lastDate = d;
+    lastIso = d.toISOString();
+  }
+  return lastIso;
 }
 
 /** Sequence number as stored: the MQTT last will carries none and is stored as 0 (real seqs start at 1). */
@@ -437,7 +444,7 @@ export class IngestRepository {
     }
     const res = await client.query(
       `INSERT INTO ${table} (${batch.names}) ${batch.select('u')} ON CONFLICT DO NOTHING`,
-      batch.values,
+      batch.params,
     );
     return res.rowCount ?? 0;
   }
@@ -489,8 +496,8 @@ export class IngestRepository {
     const names = batch.names.replace('model_idx', 'model');
     const select = batch.select('u').replace('u.model_idx', `($${modelsParam}::jsonb[])[u.model_idx]`);
     const res = await client.query(`INSERT INTO detection_events (${names}) ${select} ON CONFLICT DO NOTHING`, [
-      ...batch.values,
-      models,
+      ...batch.params,
+      arrayLiteral('jsonb', models),
     ]);
     return res.rowCount ?? 0;
   }
@@ -555,7 +562,7 @@ export class IngestRepository {
          ON CONFLICT DO NOTHING
        )${dirty}
        SELECT count(*)::int AS inserted FROM msg`,
-      [...messages.values, ...rows.values],
+      [...messages.params, ...rows.params],
     );
     return result[0].inserted;
   }
@@ -580,7 +587,7 @@ export class IngestRepository {
     }
     const res = await client.query(
       `INSERT INTO evidence_images (${batch.names}) ${batch.select('u')} ON CONFLICT DO NOTHING`,
-      batch.values,
+      batch.params,
     );
     return res.rowCount ?? 0;
   }

@@ -84,7 +84,7 @@ export class MaintenanceRepository {
               AND c.interval_start >= k.bucket AND c.interval_start < k.bucket + INTERVAL '15 minutes'
             GROUP BY 1, 2, 3, 4, 5, 6, 7
            ${upsert}`,
-          keys.values,
+          keys.params,
         );
         for (const [target, source, size] of [
           ['flow_1h', 'flow_15m', '1 hour'],
@@ -100,7 +100,7 @@ export class MaintenanceRepository {
                 AND f.bucket >= k.bucket AND f.bucket < k.bucket + INTERVAL '${size}'
               GROUP BY 1, 2, 3, 4, 5, 6, 7
              ${upsert}`,
-            keys.values,
+            keys.params,
           );
         }
       }
