@@ -9,6 +9,7 @@ export enum DetectorErrorCode {
   INVALID_FRAME = 'INVALID_FRAME',
   INFERENCE_FAILED = 'INFERENCE_FAILED',
   DETECTOR_CLOSED = 'DETECTOR_CLOSED',
+  WORKER_FAILED = 'WORKER_FAILED',
 }
 
 export class DetectorError extends Error {

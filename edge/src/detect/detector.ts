@@ -129,10 +129,56 @@ export async function loadDetector(
 }
 
 /** Input buffers, allocated once and overwritten by every frame. */
-interface InputSlot {
+export interface InputSlot {
   preprocessor: FramePreprocessor;
   feeds: Record<string, Tensor>;
   sizeData: BigInt64Array | undefined;
+}
+
+/** The model's input tensors over `input` (NCHW) and, for the DETR family, the frame size it decodes against. */
+export function inputFeeds(
+  manifest: ModelManifest,
+  input: Float32Array,
+  sizeData: BigInt64Array | undefined,
+): Record<string, Tensor> {
+  const [, , height, width] = manifest.input.shape;
+  const feeds: Record<string, Tensor> = {
+    [manifest.input.name]: new Tensor('float32', input, [1, 3, height, width]),
+  };
+  if (manifest.family === 'detr' && sizeData) feeds[manifest.decode.sizeInput] = new Tensor('int64', sizeData, [1, 2]);
+  return feeds;
+}
+
+/** A pre-processor for the model's input and the buffers it fills. */
+export function createInputSlot(manifest: ModelManifest, filter: 'bilinear' | 'nearest' = 'bilinear'): InputSlot {
+  const [, , height, width] = manifest.input.shape;
+  const preprocessor = new FramePreprocessor({
+    width,
+    height,
+    colorOrder: manifest.input.colorOrder,
+    normalization: manifest.input.normalization,
+    resize: manifest.input.resize,
+    filter,
+  });
+  const sizeData = manifest.family === 'detr' ? new BigInt64Array(2) : undefined;
+  return { preprocessor, feeds: inputFeeds(manifest, preprocessor.tensor, sizeData), sizeData };
+}
+
+/** Fills a slot from a frame; returns where the frame landed in the input. */
+export function prepareInput(slot: InputSlot, frame: RawFrame): InputGeometry {
+  const geometry = slot.preprocessor.run(frame);
+  if (slot.sizeData) {
+    slot.sizeData[0] = BigInt(frame.width);
+    slot.sizeData[1] = BigInt(frame.height);
+  }
+  return geometry;
+}
+
+/** What one inference on prepared input gives. */
+export interface PreparedResult {
+  detections: Detection[];
+  inferenceMs: number;
+  decodeMs: number;
 }
 
 export class OnnxDetector implements Detector {
@@ -146,8 +192,8 @@ export class OnnxDetector implements Detector {
   private readonly vehicleMergeIou: number;
   private readonly maxDetections: number;
   private readonly slot: InputSlot;
-  /** Separate buffers for prepareFeeds(), so a benchmark never disturbs a detect() in progress. */
-  private readonly benchSlot: InputSlot;
+  /** Separate buffers for prepareFeeds(), so a benchmark never disturbs a detect() in progress (made on first use). */
+  private benchSlot: InputSlot | null = null;
   /** detect() calls run one after another, in call order: they share the input buffers. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -162,7 +208,6 @@ export class OnnxDetector implements Detector {
   ) {
     this.decoder = createDecoder(manifest);
     this.slot = this.createSlot();
-    this.benchSlot = this.createSlot();
 
     const base = options.scoreThreshold ?? manifest.thresholds.score;
     this.classOf = new Array<ObjectClass | undefined>(manifest.numClasses).fill(undefined);
@@ -227,6 +272,7 @@ export class OnnxDetector implements Detector {
    * `session.run` on already prepared inputs.
    */
   prepareFeeds(frame: RawFrame): Record<string, Tensor> {
+    this.benchSlot ??= this.createSlot();
     this.prepare(this.benchSlot, frame);
     const copy: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(this.benchSlot.feeds)) {
@@ -247,51 +293,38 @@ export class OnnxDetector implements Detector {
   }
 
   private createSlot(): InputSlot {
-    const m = this.manifest;
-    const [, , height, width] = m.input.shape;
-    const preprocessor = new FramePreprocessor({
-      width,
-      height,
-      colorOrder: m.input.colorOrder,
-      normalization: m.input.normalization,
-      resize: m.input.resize,
-      filter: this.options.resizeFilter ?? 'bilinear',
-    });
-    const feeds: Record<string, Tensor> = {
-      [m.input.name]: new Tensor('float32', preprocessor.tensor, [1, 3, height, width]),
-    };
-    let sizeData: BigInt64Array | undefined;
-    if (m.family === 'detr') {
-      sizeData = new BigInt64Array(2);
-      feeds[m.decode.sizeInput] = new Tensor('int64', sizeData, [1, 2]);
-    }
-    return { preprocessor, feeds, sizeData };
+    return createInputSlot(this.manifest, this.options.resizeFilter ?? 'bilinear');
   }
 
   private async detectNow(frame: RawFrame): Promise<Detection[]> {
     const t0 = performance.now();
     const geometry = this.prepare(this.slot, frame);
+    const preprocessMs = performance.now() - t0;
+    const r = await this.inferPrepared(this.slot.feeds, geometry);
+    this.lastTimings = { preprocessMs, inferenceMs: r.inferenceMs, decodeMs: r.decodeMs };
+    return r.detections;
+  }
+
+  /**
+   * Inference and decoding on input already pre-processed (by `prepareInput`, possibly on another thread); the
+   * geometry says where the frame landed in it.
+   */
+  async inferPrepared(feeds: Record<string, Tensor>, geometry: InputGeometry): Promise<PreparedResult> {
     const t1 = performance.now();
     let outputs: InferenceSession.ReturnType;
     try {
-      outputs = await this.session.run(this.slot.feeds);
+      outputs = await this.session.run(feeds);
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new DetectorError(DetectorErrorCode.INFERENCE_FAILED, `${this.manifest.id}: ${reason}`, { cause });
     }
     const t2 = performance.now();
     const detections = this.finish(outputs, geometry);
-    this.lastTimings = { preprocessMs: t1 - t0, inferenceMs: t2 - t1, decodeMs: performance.now() - t2 };
-    return detections;
+    return { detections, inferenceMs: t2 - t1, decodeMs: performance.now() - t2 };
   }
 
   private prepare(slot: InputSlot, frame: RawFrame): InputGeometry {
-    const geometry = slot.preprocessor.run(frame);
-    if (slot.sizeData) {
-      slot.sizeData[0] = BigInt(frame.width);
-      slot.sizeData[1] = BigInt(frame.height);
-    }
-    return geometry;
+    return prepareInput(slot, frame);
   }
 
   private finish(outputs: InferenceSession.ReturnType, geometry: InputGeometry): Detection[] {

@@ -56,8 +56,11 @@ export function assertFrame(frame: RawFrame): void {
  * for painting the padding.
  */
 export class FramePreprocessor {
-  /** NCHW [1, 3, height, width]; overwritten by every run(). */
-  readonly tensor: Float32Array;
+  /**
+   * NCHW [1, 3, height, width]; overwritten by every run(). A worker-thread detector transfers it to the worker and
+   * gets the same memory back (`adopt`), so the letterbox padding painted into it once stays valid.
+   */
+  tensor: Float32Array;
   private readonly scale = new Float32Array(3);
   private readonly bias = new Float32Array(3);
   private tables: ResizeTables | undefined;
@@ -81,6 +84,14 @@ export class FramePreprocessor {
           break;
       }
     }
+  }
+
+  /** Takes back this preprocessor's own tensor after it travelled to a worker and back. */
+  adopt(tensor: Float32Array): void {
+    if (tensor.length !== 3 * this.spec.width * this.spec.height) {
+      throw new RangeError(`tensor of ${tensor.length} values for a ${this.spec.width}x${this.spec.height} input`);
+    }
+    this.tensor = tensor;
   }
 
   /** Fills `tensor` from the frame and returns where the frame landed in it. */

@@ -1,0 +1,31 @@
+import type { DetectorProvenance } from './detector';
+import type { Detection, DetectorOptions } from './detector.types';
+import type { InputGeometry } from './letterbox';
+import type { ModelManifest } from './model-manifest.schema';
+
+/** What the detector worker is started with. */
+export interface DetectorWorkerData {
+  manifest: ModelManifest;
+  modelsDir: string;
+  options: DetectorOptions;
+}
+
+/** Main thread -> worker. `input` is transferred (not copied) and comes back with the answer. */
+export type ToDetectorWorker =
+  | { type: 'infer'; id: number; input: Float32Array; frameSize: [number, number]; geometry: InputGeometry }
+  | { type: 'close' };
+
+/** Worker -> main thread. */
+export type FromDetectorWorker =
+  | { type: 'ready'; provenance: DetectorProvenance }
+  | { type: 'load-failed'; code: string; message: string }
+  | {
+      type: 'result';
+      id: number;
+      input: Float32Array;
+      detections: Detection[];
+      inferenceMs: number;
+      decodeMs: number;
+    }
+  | { type: 'failed'; id: number; input: Float32Array; code: string; message: string }
+  | { type: 'closed' };

@@ -1,0 +1,51 @@
+/**
+ * The detector's thread: owns the onnxruntime session (whose run() blocks the thread it is called on) and answers
+ * `infer` requests on input the main thread has already pre-processed, one at a time, in arrival order.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { inputFeeds, loadDetector, type OnnxDetector } from './detector';
+import type { DetectorWorkerData, FromDetectorWorker, ToDetectorWorker } from './detector-worker.protocol';
+import { DetectorError, DetectorErrorCode } from './detector.errors';
+
+const port = parentPort;
+if (!port) throw new Error('detector.worker must run as a worker thread');
+const { manifest, modelsDir, options } = workerData as DetectorWorkerData;
+const send = (m: FromDetectorWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof DetectorError) return { code: err.code, message: err.message.slice(err.code.length + 2) };
+  return { code: 'WORKER_FAILED', message: err instanceof Error ? err.message : String(err) };
+}
+
+let detector: OnnxDetector | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+port.on('message', (m: ToDetectorWorker) => {
+  // One request at a time, in order: requests share nothing, but the session runs one inference at a time anyway.
+  queue = queue.then(() => handle(m));
+});
+
+async function handle(m: ToDetectorWorker): Promise<void> {
+  if (m.type === 'close') {
+    await detector?.close();
+    detector = null;
+    send({ type: 'closed' });
+    return;
+  }
+  const input = m.input;
+  try {
+    if (!detector) throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, `detector ${manifest.id} is closed`);
+    const sizeData = BigInt64Array.from(m.frameSize.map((v) => BigInt(v)));
+    const r = await detector.inferPrepared(inputFeeds(manifest, input, sizeData), m.geometry);
+    send({ type: 'result', id: m.id, input, ...r }, [input.buffer as ArrayBuffer]);
+  } catch (err) {
+    send({ type: 'failed', id: m.id, input, ...describe(err) }, [input.buffer as ArrayBuffer]);
+  }
+}
+
+loadDetector(manifest, modelsDir, options)
+  .then((d) => {
+    detector = d;
+    send({ type: 'ready', provenance: d.provenance });
+  })
+  .catch((err: unknown) => send({ type: 'load-failed', ...describe(err) }));

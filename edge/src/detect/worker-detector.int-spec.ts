@@ -1,0 +1,87 @@
+/**
+ * @jest-environment ./edge/src/detect/testing/onnx-runtime.jest-environment.ts
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { loadDetector, type OnnxDetector } from './detector';
+import { DetectorError, DetectorErrorCode } from './detector.errors';
+import type { Detection, RawFrame } from './detector.types';
+import { loadManifest, resolveModelsDir } from './model-manifest.loader';
+import { readFrameAt, resolveVideosDir } from './testing/read-frame';
+import { WorkerDetector } from './worker-detector';
+
+jest.setTimeout(60_000);
+
+const round = (ds: Detection[]) =>
+  ds.map((d) => ({ cls: d.cls, score: d.score.toFixed(4), box: d.box.map((v) => v.toFixed(4)) }));
+
+/** The same real models on the same real frames, inference on the worker thread vs on the calling thread. */
+describe.each(['yolox_nano_416', 'deimv2_hgnetv2_atto_coco'])('WorkerDetector (%s)', (id) => {
+  let direct: OnnxDetector;
+  let worker: WorkerDetector;
+  let frames: RawFrame[];
+
+  beforeAll(async () => {
+    const videos = resolveVideosDir();
+    frames = [
+      await readFrameAt(path.join(videos, 'opencv_vtest.avi'), 10),
+      await readFrameAt(path.join(videos, 'bgslibrary_video02.avi'), 10),
+    ];
+    direct = await loadDetector(loadManifest(id), resolveModelsDir());
+    worker = await WorkerDetector.load(loadManifest(id), resolveModelsDir());
+  });
+
+  afterAll(async () => {
+    await direct?.close();
+    await worker?.close();
+  });
+
+  it('finds exactly what the in-thread detector finds, with the same provenance', async () => {
+    expect(worker.provenance).toEqual(direct.provenance);
+    for (const frame of frames) {
+      const expected = await direct.detect(frame);
+      expect(expected.length).toBeGreaterThan(3);
+      expect(round(await worker.detect(frame))).toEqual(round(expected));
+    }
+    expect(worker.lastTimings.inferenceMs).toBeGreaterThan(0);
+  });
+
+  it('answers overlapping calls in call order, more calls than input buffers', async () => {
+    const expected = await Promise.all(frames.map((f) => direct.detect(f)));
+    const order = [0, 1, 1, 0, 0, 1, 0];
+    const answers = await Promise.all(order.map((i) => worker.detect(frames[i])));
+    answers.forEach((a, k) => expect(round(a)).toEqual(round(expected[order[k]])));
+  });
+
+  it('rejects a malformed frame without losing its buffer', async () => {
+    const bad: RawFrame = { data: new Uint8Array(10), width: 416, height: 312, pixelFormat: 'bgr24' };
+    await expect(worker.detect(bad)).rejects.toMatchObject({ code: DetectorErrorCode.INVALID_FRAME });
+    await expect(worker.detect(bad)).rejects.toMatchObject({ code: DetectorErrorCode.INVALID_FRAME });
+    // Both buffers are still there: two good frames at once still work.
+    const [a, b] = await Promise.all([worker.detect(frames[0]), worker.detect(frames[1])]);
+    expect(a.length).toBeGreaterThan(0);
+    expect(b.length).toBeGreaterThan(0);
+  });
+});
+
+describe('WorkerDetector lifecycle', () => {
+  it('fails to load with the same typed error as a direct load', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-models-'));
+    const err = await WorkerDetector.load(loadManifest('yolox_nano_416'), dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DetectorError);
+    expect((err as DetectorError).code).toBe(DetectorErrorCode.MODEL_NOT_FOUND);
+    expect((err as DetectorError).message).toContain(dir);
+  });
+
+  it('finishes what is in flight on close, then refuses new frames', async () => {
+    const frame = await readFrameAt(path.join(resolveVideosDir(), 'opencv_vtest.avi'), 10);
+    const worker = await WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir());
+    const inFlight = worker.detect(frame);
+    const closing = worker.close();
+    expect((await inFlight).length).toBeGreaterThan(0);
+    await closing;
+    await expect(worker.detect(frame)).rejects.toMatchObject({ code: DetectorErrorCode.DETECTOR_CLOSED });
+  });
+});
