@@ -468,8 +468,10 @@ function pipelineSection(results: ModelResult[], opts: BenchOptions): string[] {
   lines.push(
     'Capture = `FrameCapture` on the clip as a file source (looping, not paced in real time), ffmpeg scaling to fit ' +
       'the model input (aspect kept, as the agent configures it), newest frame wins; ffmpeg decodes in its own ' +
-      'process. Each block starts a fresh capture and is timed from its first frame. `bare` = session.run on ' +
-      'tensors prepared beforehand from 20 frames of the same capture. ' +
+      'process. The pipeline runs as the agent runs it: pre-processing on the main thread, inference and decoding ' +
+      'on the detector thread (`WorkerDetector`), the next frame handed over before this one is handled ' +
+      '(`detectEach`). Each block starts a fresh capture and is timed from its first frame. `bare` = session.run on ' +
+      'tensors prepared beforehand from 20 frames of the same capture, on the main thread, the worker idle. ' +
       `${opts.pipelineRounds} rounds of alternating blocks (~${opts.blockSeconds} s each, order flipping); rates ` +
       'are block medians, the ratio the median of per-round ratios. "drops" = frames the mailbox overwrote / frames ' +
       'decoded; "capture alone" = the capture path with a consumer that takes every frame at once (300 frames, ' +

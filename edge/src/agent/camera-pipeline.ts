@@ -3,6 +3,7 @@ import { FrameCapture } from '../capture/frame-capture.service';
 import type { CaptureSource, CaptureStatus, CapturedFrame } from '../capture/capture.types';
 import type { Detection } from '../detect/detector.types';
 import type { Detector } from '../detect/detector';
+import { detectEach } from '../detect/detect-each';
 import { describeOnvifCamera } from '../onvif';
 import { backoffDelay } from '../capture/backoff';
 import type { Logger } from 'pino';
@@ -114,16 +115,20 @@ export class CameraPipeline {
     });
     this.capture.onStatus((s) => this.o.onStatus(s));
     this.capture.start();
-    for await (const frame of this.capture.frames()) {
-      if (this.stopped) break;
-      const detections = await detector.detect(frame);
-      const inferenceMs = detector.lastTimings.inferenceMs;
-      this.stats.framesAnalysed++;
-      this.stats.inferenceMsTotal += inferenceMs;
-      this.stats.droppedFrames = this.capture.counters.framesDropped;
-      this.stats.lastDetections = detections;
-      await this.o.onFrame({ cameraId: camera.id, frame, detections, inferenceMs });
-    }
+    // One frame in flight ahead: capture and pre-processing of the next frame overlap this one's inference.
+    await detectEach(
+      this.capture.frames(),
+      detector,
+      async (frame, detections) => {
+        const inferenceMs = detector.lastTimings.inferenceMs;
+        this.stats.framesAnalysed++;
+        this.stats.inferenceMsTotal += inferenceMs;
+        this.stats.droppedFrames = this.capture?.counters.framesDropped ?? this.stats.droppedFrames;
+        this.stats.lastDetections = detections;
+        await this.o.onFrame({ cameraId: camera.id, frame, detections, inferenceMs });
+      },
+      () => this.stopped,
+    );
   }
 
   async stop(): Promise<void> {

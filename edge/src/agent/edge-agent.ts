@@ -2,7 +2,8 @@ import type { CameraConfig, EdgeConfig, ModelProvenance, ObjectClass, SnapshotRe
 import type { Logger } from 'pino';
 import type { CaptureStatus } from '../capture/capture.types';
 import { ConfigStore, initialConfig } from '../config/config-store';
-import { loadDetector, type Detector } from '../detect/detector';
+import type { Detector } from '../detect/detector';
+import { WorkerDetector } from '../detect/worker-detector';
 import { loadManifest, resolveModelsDir } from '../detect/model-manifest.loader';
 import { EvidenceService, privacyFor } from '../evidence/evidence.service';
 import { EdgeDelivery } from '../outbox/edge-delivery.service';
@@ -157,7 +158,7 @@ export class EdgeAgent {
     const modelChanged = !detector || detector.manifest.id !== config.detection.modelId;
     if (modelChanged) {
       const manifest = loadManifest(config.detection.modelId);
-      detector = await loadDetector(manifest, this.settings.modelsDir ?? resolveModelsDir(), {
+      detector = await WorkerDetector.load(manifest, this.settings.modelsDir ?? resolveModelsDir(), {
         // The tracker's second stage needs low-score detections; the config's threshold gates new tracks.
         scoreThreshold: DEFAULT_BYTE_TRACKER_OPTIONS.lowScore,
         nmsIou: config.detection.nmsIou,

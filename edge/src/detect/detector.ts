@@ -204,7 +204,7 @@ export class OnnxDetector implements Detector {
     readonly session: InferenceSession,
     readonly file: string,
     sha256: string,
-    private readonly options: DetectorOptions,
+    readonly options: DetectorOptions,
   ) {
     this.decoder = createDecoder(manifest);
     this.slot = this.createSlot();
