@@ -238,11 +238,12 @@ async function measurePipeline(
       clip,
       modelInput(detector),
       n,
-      async () => {
+      () => {
         const t = pipeline.lastTimings;
         timings.preprocess.push(t.preprocessMs);
         timings.inference.push(t.inferenceMs);
         timings.decode.push(t.decodeMs);
+        return Promise.resolve();
       },
       pipeline,
     );

@@ -19,8 +19,11 @@ export interface DecoderExit {
 }
 
 export interface DecoderEvents {
-  /** A chunk of stdout (raw frames, boundaries anywhere). */
-  onData(chunk: Buffer): void;
+  /**
+   * A chunk of stdout (raw frames, boundaries anywhere). Returning false holds further output (ffmpeg blocks on
+   * its pipe) until the handle's `resume()`.
+   */
+  onData(chunk: Buffer): boolean | void;
   /** One line of stderr, unredacted: the caller redacts before it goes anywhere. */
   onStderrLine(line: string): void;
   /** Called exactly once, after stdout has been fully delivered. */
@@ -28,8 +31,10 @@ export interface DecoderEvents {
 }
 
 export interface DecoderHandle {
-  /** SIGKILL the process (also when called before it has actually started); idempotent. */
+  /** SIGKILL the process (also when called before it has actually started); idempotent. Releases held output. */
   kill(): void;
+  /** Lets output flow again after onData returned false; a no-op otherwise. */
+  resume(): void;
 }
 
 export type SpawnDecoder = (spec: DecoderSpec, events: DecoderEvents) => DecoderHandle;

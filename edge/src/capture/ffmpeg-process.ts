@@ -24,12 +24,19 @@ export const spawnFfmpegDecoder: SpawnDecoder = (spec, events) => {
 
   // No 'close' event and no auto-destroy: fluent-ffmpeg turns the sink's 'close' into a kill and an
   // "Output stream closed" error 20 ms later, which would hide ffmpeg's real exit status.
+  // A write not called back yet holds ffmpeg's output: the pipe fills and ffmpeg blocks, decoding nothing.
+  let held: (() => void) | null = null;
+  const release = () => {
+    const callback = held;
+    held = null;
+    callback?.();
+  };
   const sink = new Writable({
     emitClose: false,
     autoDestroy: false,
     write(chunk: Buffer, _encoding, callback) {
-      events.onData(chunk);
-      callback();
+      if (events.onData(chunk) === false) held = () => callback();
+      else callback();
     },
   });
 
@@ -74,7 +81,10 @@ export const spawnFfmpegDecoder: SpawnDecoder = (spec, events) => {
     kill() {
       killRequested = true;
       if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) command.kill('SIGKILL');
+      // Let the pipe drain so stdout closes and the exit is reported.
+      release();
     },
+    resume: release,
   };
   return handle;
 };

@@ -6,6 +6,9 @@ import { FrameCapture, type FrameCaptureOptions } from './frame-capture.service'
 class FakeDecoder implements DecoderHandle {
   kills = 0;
   exited = false;
+  resumes = 0;
+  /** What the last onData answered: false = the capture holds the decoder. */
+  lastAccepted: boolean | void = undefined;
 
   constructor(
     readonly spec: DecoderSpec,
@@ -13,7 +16,11 @@ class FakeDecoder implements DecoderHandle {
   ) {}
 
   data(bytes: Buffer): void {
-    this.events.onData(bytes);
+    this.lastAccepted = this.events.onData(bytes);
+  }
+
+  resume(): void {
+    this.resumes++;
   }
 
   frames(count: number, frameBytes: number, fill = 7): void {
@@ -360,5 +367,57 @@ describe('FrameCapture', () => {
           backoff: { maxMs: 1 },
         }),
     ).toThrow('invalid backoff');
+  });
+});
+
+describe('FrameCapture: consumer-paced file', () => {
+  it('holds an unpaced file decoder while a frame waits and lets it go when the frame is taken', async () => {
+    const { capture, last } = harness({ source: { kind: 'file', path: '/clips/a.avi' } });
+    capture.start();
+    last().frames(1, FRAME);
+    expect(last().lastAccepted).toBe(false);
+    expect(last().resumes).toBe(0);
+    const frame = await capture.next();
+    expect(frame?.seq).toBe(1);
+    expect(last().resumes).toBe(1);
+    // Taken at once by a waiting consumer: nothing waits, nothing held.
+    const waiting = capture.next();
+    last().frames(1, FRAME, 9);
+    expect(last().lastAccepted).toBe(true);
+    expect((await waiting)?.data[0]).toBe(9);
+    expect(capture.counters.framesDropped).toBe(0);
+    await capture.close();
+  });
+
+  it('does not count the time it holds the decoder as a stall', async () => {
+    jest.useFakeTimers();
+    try {
+      const { capture, last, states } = harness({ source: { kind: 'file', path: '/clips/a.avi' } });
+      capture.start();
+      last().frames(1, FRAME);
+      jest.advanceTimersByTime(60_000);
+      expect(states()).not.toContain('stalled');
+      expect(last().kills).toBe(0);
+      await capture.next();
+      jest.advanceTimersByTime(5_001);
+      expect(states()).toContain('stalled');
+      await capture.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('never holds a live camera or a real-time file: newest frame wins there', () => {
+    for (const source of [
+      { kind: 'rtsp' as const, url: 'rtsp://10.0.0.5:554/sub' },
+      { kind: 'file' as const, path: '/clips/a.avi', realtime: true },
+    ]) {
+      const { capture, last } = harness({ source });
+      capture.start();
+      last().frames(3, FRAME);
+      expect(last().lastAccepted).toBe(true);
+      expect(capture.counters.framesDropped).toBe(2);
+      void capture.close();
+    }
   });
 });

@@ -57,6 +57,8 @@ interface Run {
   /** Set when we kill the decoder on purpose: the status is already out and the retry delay chosen. */
   abortedWithDelay: number | null;
   exited: boolean;
+  /** A consumer-paced source's output is held until the waiting frame is taken. */
+  held: boolean;
   whenExited: Promise<void>;
   markExited: () => void;
 }
@@ -92,6 +94,11 @@ export class FrameCapture {
   private readonly watchdog = new StallWatchdog((silentMs) => this.onSilence(silentMs));
   private readonly listeners = new Set<StatusListener>();
   private readonly fit: 'keep-aspect' | 'exact';
+  /**
+   * A file read as fast as it decodes (not `realtime`) has no camera clock to keep up with: it is read at the
+   * consumer's pace (ffmpeg held while a frame waits) instead of decoding frames only for newest-wins to drop them.
+   */
+  private readonly consumerPaced: boolean;
 
   private run: Run | null = null;
   private started = false;
@@ -123,6 +130,7 @@ export class FrameCapture {
     this.spawnDecoder = deps.spawnDecoder ?? spawnFfmpegDecoder;
     this.random = deps.random ?? Math.random;
     this.fit = options.output.fit ?? 'keep-aspect';
+    this.consumerPaced = options.source.kind === 'file' && !options.source.realtime;
     this.outputFps = options.output.fps ?? null;
     if (this.fit === 'exact') this.size = { width: options.output.width, height: options.output.height };
   }
@@ -161,14 +169,16 @@ export class FrameCapture {
   }
 
   /** The newest frame not yet taken; waits for one; null once the capture is closed or a finite file has ended. */
-  next(): Promise<CapturedFrame | null> {
-    return this.mailbox.take();
+  async next(): Promise<CapturedFrame | null> {
+    const frame = await this.mailbox.take();
+    this.release();
+    return frame;
   }
 
   /** Frames as they come; a slow loop body gets the newest frame and skips (and counts) those it had no time for. */
   async *frames(): AsyncGenerator<CapturedFrame, void, undefined> {
     for (;;) {
-      const frame = await this.mailbox.take();
+      const frame = await this.next();
       if (frame === null) return;
       yield frame;
     }
@@ -204,6 +214,7 @@ export class FrameCapture {
       exited: false,
       whenExited,
       markExited,
+      held: false,
     };
     this.run = run;
     if (this.fit === 'exact')
@@ -225,6 +236,7 @@ export class FrameCapture {
     try {
       run.handle = this.spawnDecoder(this.spec, {
         onData: (chunk) => this.onData(run, chunk),
+
         onStderrLine: (line) => this.onStderrLine(run, line),
         onExit: (exit) => this.onExit(run, exit),
       });
@@ -238,17 +250,34 @@ export class FrameCapture {
     return new FrameSplitter(width * height * 3, (data) => this.onFrame(run, data, width, height));
   }
 
-  private onData(run: Run, chunk: Buffer): void {
-    if (run !== this.run || run.abortedWithDelay !== null || this.closing) return;
+  /** False holds the decoder: a consumer-paced source has a frame waiting. */
+  private onData(run: Run, chunk: Buffer): boolean {
+    if (run !== this.run || run.abortedWithDelay !== null || this.closing) return true;
     if (run.splitter !== null) {
       run.splitter.push(chunk);
-      return;
+      if (this.consumerPaced && this.mailbox.hasItem) {
+        run.held = true;
+        // Silence while we hold the decoder is ours, not the source's.
+        this.watchdog.disarm();
+        return false;
+      }
+      return true;
     }
     run.pending.push(chunk);
     run.pendingBytes += chunk.length;
     if (run.pendingBytes > MAX_PENDING_BYTES) {
       this.abort(run, 'failed', 'ffmpeg-error', 'ffmpeg did not report the output frame size');
     }
+    return true;
+  }
+
+  /** A frame was taken: a held consumer-paced decoder may go on. */
+  private release(): void {
+    const run = this.run;
+    if (run === null || !run.held) return;
+    run.held = false;
+    if (!run.exited && run.abortedWithDelay === null && !this.closing) this.watchdog.arm(this.stallTimeoutMs);
+    run.handle?.resume();
   }
 
   private onStderrLine(run: Run, line: string): void {

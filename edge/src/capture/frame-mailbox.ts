@@ -19,6 +19,11 @@ export class LatestMailbox<T> {
     return this._delivered;
   }
 
+  /** An item waits in the slot, not yet taken. */
+  get hasItem(): boolean {
+    return this.full;
+  }
+
   /** True once end() or close() was called; no further puts are accepted. */
   get isClosed(): boolean {
     return this.ended;

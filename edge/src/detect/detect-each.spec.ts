@@ -5,6 +5,7 @@ const frame = (n: number): RawFrame => ({ data: new Uint8Array([n]), width: 1, h
 
 async function* frames(n: number, log: string[]): AsyncGenerator<RawFrame> {
   for (let i = 1; i <= n; i++) {
+    await Promise.resolve(); // a capture hands frames out asynchronously
     log.push(`take ${i}`);
     yield frame(i);
   }

@@ -43,6 +43,11 @@ const BOX_COLOUR: Rgb = [255, 32, 32];
 const MASK_COLOUR: Rgb = [0, 0, 0];
 const MIN_SIDE = 32;
 
+// Evidence is a few JPEGs an hour on a memory-bound box: libvips' operation cache (up to 50 MB by default) never
+// gets a hit here, and one worker thread encodes a frame in milliseconds.
+sharp.cache(false);
+sharp.concurrency(1);
+
 /**
  * Renders one evidence JPEG. Persons are blurred and privacy zones masked on the full-resolution pixels before
  * anything is encoded, so no unmasked byte ever leaves this function; then the object's box is drawn. The result
