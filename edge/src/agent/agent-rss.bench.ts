@@ -20,7 +20,7 @@ import { findRepoRoot } from '../detect/model-manifest.loader';
 import { childrenRss, processRss } from './testing/process-rss';
 
 export interface AgentRssOptions {
-  /** One agent process per entry, with that many cameras. Default [1, 2]. */
+  /** One agent process per entry, with that many cameras. Default [1, 2, 4, 8] (8: the node's design point). */
   cameraCounts?: number[];
   /** Sampling window per agent once all its cameras run. Default 20 s. */
   seconds?: number;
@@ -239,7 +239,7 @@ async function idleRss(withTsx: boolean): Promise<number> {
 
 export async function benchAgentRss(options: AgentRssOptions): Promise<AgentRssResult> {
   const runs: AgentRssRun[] = [];
-  for (const n of options.cameraCounts ?? [1, 2, 4]) runs.push(await runAgent(options, n));
+  for (const n of options.cameraCounts ?? [1, 2, 4, 8]) runs.push(await runAgent(options, n));
   return {
     entry: options.entry ?? 'dist',
     runs,
