@@ -23,9 +23,16 @@ interface Pending {
 /** The worker entry next to this file: compiled JavaScript in a build, TypeScript through tsx from the sources. */
 function startWorker(data: DetectorWorkerData): Worker {
   const compiled = path.join(__dirname, 'detector.worker.js');
-  if (existsSync(compiled)) return new Worker(compiled, { workerData: data });
+  // The worker's own objects are few and short-lived (tensors live outside the V8 heap): a small young generation
+  // keeps its heap from growing to the default's tens of MB.
+  const resourceLimits = { maxYoungGenerationSizeMb: 4 };
+  if (existsSync(compiled)) return new Worker(compiled, { workerData: data, resourceLimits });
   const source = path.join(__dirname, 'detector.worker.ts');
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: data });
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, {
+    eval: true,
+    workerData: data,
+    resourceLimits,
+  });
 }
 
 /**
