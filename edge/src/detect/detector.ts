@@ -239,7 +239,7 @@ export class OnnxDetector implements Detector {
   async warmUp(): Promise<void> {
     const [, , height, width] = this.manifest.input.shape;
     const frame: RawFrame = { data: new Uint8Array(width * height * 3).fill(114), width, height, pixelFormat: 'bgr24' };
-    const geometry = this.prepare(this.slot, frame);
+    const geometry = prepareInput(this.slot, frame);
     const outputs = await this.session.run(this.slot.feeds);
     checkRunOutputs(this.manifest, outputs, this.file);
     this.finish(outputs, geometry);
@@ -273,7 +273,7 @@ export class OnnxDetector implements Detector {
    */
   prepareFeeds(frame: RawFrame): Record<string, Tensor> {
     this.benchSlot ??= this.createSlot();
-    this.prepare(this.benchSlot, frame);
+    prepareInput(this.benchSlot, frame);
     const copy: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(this.benchSlot.feeds)) {
       copy[name] =
@@ -298,7 +298,7 @@ export class OnnxDetector implements Detector {
 
   private async detectNow(frame: RawFrame): Promise<Detection[]> {
     const t0 = performance.now();
-    const geometry = this.prepare(this.slot, frame);
+    const geometry = prepareInput(this.slot, frame);
     const preprocessMs = performance.now() - t0;
     const r = await this.inferPrepared(this.slot.feeds, geometry);
     this.lastTimings = { preprocessMs, inferenceMs: r.inferenceMs, decodeMs: r.decodeMs };
@@ -321,10 +321,6 @@ export class OnnxDetector implements Detector {
     const t2 = performance.now();
     const detections = this.finish(outputs, geometry);
     return { detections, inferenceMs: t2 - t1, decodeMs: performance.now() - t2 };
-  }
-
-  private prepare(slot: InputSlot, frame: RawFrame): InputGeometry {
-    return prepareInput(slot, frame);
   }
 
   private finish(outputs: InferenceSession.ReturnType, geometry: InputGeometry): Detection[] {

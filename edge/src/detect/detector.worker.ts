@@ -18,6 +18,8 @@ function describe(err: unknown): { code: string; message: string } {
 }
 
 let detector: OnnxDetector | null = null;
+/** The frame size DETR-family models decode against; one buffer for every request (others take no size input). */
+const sizeData = manifest.family === 'detr' ? new BigInt64Array(2) : undefined;
 let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (m: ToDetectorWorker) => {
@@ -35,7 +37,10 @@ async function handle(m: ToDetectorWorker): Promise<void> {
   const input = m.input;
   try {
     if (!detector) throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, `detector ${manifest.id} is closed`);
-    const sizeData = BigInt64Array.from(m.frameSize.map((v) => BigInt(v)));
+    if (sizeData) {
+      sizeData[0] = BigInt(m.frameSize[0]);
+      sizeData[1] = BigInt(m.frameSize[1]);
+    }
     const r = await detector.inferPrepared(inputFeeds(manifest, input, sizeData), m.geometry);
     send({ type: 'result', id: m.id, input, ...r }, [input.buffer as ArrayBuffer]);
   } catch (err) {
