@@ -46,7 +46,10 @@ describe('database outage during ingest', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(readiness).toContain(false);
-    const live = await fetch(`${centre.baseUrl}/health/live`);
+    // A centre that died during the outage says why in its own output.
+    const live = await fetch(`${centre.baseUrl}/health/live`).catch((err: Error) => {
+      throw new Error(`centre not live after the outage (${err.message}); its output:\n${centre.output.join('')}`);
+    });
     expect(live.status).toBe(200);
 
     pg.start();

@@ -35,6 +35,22 @@ describe('database on plain PostgreSQL', () => {
 
   databaseContract(() => db);
 
+  it('survives the server dropping a connection that is checked out between two queries', async () => {
+    const client = await db.pool.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const admin = new Client({ connectionString: scratch.url });
+    await admin.connect();
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    await admin.end();
+    // The client hears of it while no query of its own is running: an 'error' event nobody listened to would be
+    // thrown as an uncaught exception and end the process.
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release(true);
+    const { rows: after } = await db.pool.query<{ one: number }>('SELECT 1 AS one');
+    expect(after[0].one).toBe(1);
+  });
+
   async function partitions(table: string): Promise<string[]> {
     const { rows } = await db.pool.query<{ name: string }>(
       'SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass',

@@ -77,8 +77,13 @@ class OpenedDatabase implements Database {
 }
 
 function watchPool(pool: Pool, logger: DatabaseLogger): Pool {
-  // An idle client whose server went away emits 'error'; unhandled, it would kill the process.
+  // A client whose server went away emits 'error'; unhandled, it would kill the process. The pool listens only
+  // while a client is idle (and re-emits it here); a client checked out between two queries of a transaction
+  // needs its own listener for as long as it lives. Its next query fails, and the caller retries.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+  pool.on('connect', (client) =>
+    client.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost while in use')),
+  );
   return pool;
 }
 
