@@ -66,6 +66,8 @@ describe('edge agent against a virtual ONVIF camera', () => {
         credentials: { 'cam-1': { username: 'operator', password: { env: 'CAM1_PASSWORD' } } },
         heartbeatSeconds: 2,
         summarySeconds: 2,
+        // Two inference sessions: frames go through the detector pool as on a node with many cameras.
+        detector: { sessions: 2 },
         config: baseConfig(1),
       },
       { CAM1_PASSWORD: 'camera-secret-42' },
@@ -98,6 +100,7 @@ describe('edge agent against a virtual ONVIF camera', () => {
       () => /"detection summary"/.test(edge.log) && /"person":\d/.test(edge.log),
       30_000,
     );
+    expect(edge.log).toMatch(/"sessions":2,"warmInferenceMs":[\d.]+,"msg":"detector loaded"/);
     const online = seen.find((m) => m.kind === 'node_status');
     expect(online?.kind === 'node_status' && online.message.state).toBe('online');
   });

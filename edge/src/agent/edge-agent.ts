@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CaptureStatus } from '../capture/capture.types';
 import { ConfigStore, initialConfig } from '../config/config-store';
 import type { Detector } from '../detect/detector';
+import { detectorSessionsFor } from '../detect/inference-threads';
 import { WorkerDetector } from '../detect/worker-detector';
 import { loadManifest, resolveModelsDir } from '../detect/model-manifest.loader';
 import { EvidenceService, privacyFor } from '../evidence/evidence.service';
@@ -15,6 +16,8 @@ import { CameraPipeline, type AnalysedFrame, type CameraCredentials } from './ca
 import { readSecret, type EdgeSettings } from './edge-settings';
 
 export const EDGE_VERSION = '0.1.0';
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 interface CameraRuntime {
   config: CameraConfig;
@@ -37,7 +40,7 @@ interface CameraRuntime {
  */
 export class EdgeAgent {
   private readonly cameras = new Map<string, CameraRuntime>();
-  private detector: Detector | null = null;
+  private detector: WorkerDetector | null = null;
   private config: EdgeConfig | null = null;
   private timers: NodeJS.Timeout[] = [];
   private applying: Promise<void> = Promise.resolve();
@@ -158,12 +161,21 @@ export class EdgeAgent {
     const modelChanged = !detector || detector.manifest.id !== config.detection.modelId;
     if (modelChanged) {
       const manifest = loadManifest(config.detection.modelId);
-      detector = await WorkerDetector.load(manifest, this.settings.modelsDir ?? resolveModelsDir(), {
-        // The tracker's second stage needs low-score detections; the config's threshold gates new tracks.
-        scoreThreshold: DEFAULT_BYTE_TRACKER_OPTIONS.lowScore,
-        nmsIou: config.detection.nmsIou,
-        threads: { intraOpNumThreads: this.settings.detector.intraOpNumThreads },
-      });
+      detector = await WorkerDetector.load(
+        manifest,
+        this.settings.modelsDir ?? resolveModelsDir(),
+        {
+          // The tracker's second stage needs low-score detections; the config's threshold gates new tracks.
+          scoreThreshold: DEFAULT_BYTE_TRACKER_OPTIONS.lowScore,
+          nmsIou: config.detection.nmsIou,
+          threads: { intraOpNumThreads: this.settings.detector.intraOpNumThreads },
+        },
+        this.settings.detector.sessions ?? 1,
+      );
+      this.logger.info(
+        { model: manifest.id, sessions: detector.sessionCount, warmInferenceMs: round1(detector.warmInferenceMs) },
+        'detector loaded',
+      );
     }
     const now = Date.now();
     const wanted = new Map(config.cameras.filter((c) => c.enabled).map((c) => [c.id, c]));
@@ -189,6 +201,31 @@ export class EdgeAgent {
     this.detector = detector;
     for (const [id, camera] of wanted) {
       if (!this.cameras.has(id)) this.startCamera(camera, config, creds.get(id), detector!);
+    }
+    await this.sizeDetector(detector!, [...wanted.values()]);
+  }
+
+  /**
+   * Unless configured, as many detector sessions as the cameras' detection rate needs at the model's warm-up
+   * inference time (one per core at most). A session that fails to start leaves the running ones serving.
+   */
+  private async sizeDetector(detector: WorkerDetector, cameras: CameraConfig[]): Promise<void> {
+    const wanted =
+      this.settings.detector.sessions ??
+      detectorSessionsFor(
+        cameras.map((c) => c.detectFps),
+        detector.warmInferenceMs,
+        this.settings.detector.intraOpNumThreads,
+      );
+    if (wanted === detector.sessionCount) return;
+    try {
+      await detector.resize(wanted);
+      this.logger.info(
+        { sessions: wanted, warmInferenceMs: round1(detector.warmInferenceMs), cameras: cameras.length },
+        'detector sessions',
+      );
+    } catch (err) {
+      this.logger.warn({ sessions: wanted, err: (err as Error).message }, 'could not resize the detector');
     }
   }
 

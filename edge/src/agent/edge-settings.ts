@@ -35,7 +35,14 @@ export const EdgeSettingsSchema = z.object({
   modelsDir: z.string().optional(),
   /** Camera credentials by `credentialsRef`. */
   credentials: z.record(IdSchema, z.object({ username: z.string(), password: SecretSchema })).default({}),
-  detector: z.object({ intraOpNumThreads: z.int().min(0).optional() }).default({}),
+  detector: z
+    .object({
+      /** Threads per inference session (0 = onnxruntime's choice, every core; default: all cores but one). */
+      intraOpNumThreads: z.int().min(0).optional(),
+      /** Inference sessions, each on its own thread (default: as many as the cameras' detection rate needs). */
+      sessions: z.int().min(1).max(64).optional(),
+    })
+    .default({}),
   heartbeatSeconds: z.number().min(1).max(3600).default(30),
   /** Log a detection summary per camera this often (0 = never). */
   summarySeconds: z.number().min(0).max(3600).default(10),

@@ -17,7 +17,7 @@ export type ToDetectorWorker =
 
 /** Worker -> main thread. */
 export type FromDetectorWorker =
-  | { type: 'ready'; provenance: DetectorProvenance }
+  | { type: 'ready'; provenance: DetectorProvenance; warmInferenceMs: number }
   | { type: 'load-failed'; code: string; message: string }
   | {
       type: 'result';

@@ -194,6 +194,8 @@ export class OnnxDetector implements Detector {
   private readonly slot: InputSlot;
   /** Separate buffers for prepareFeeds(), so a benchmark never disturbs a detect() in progress (made on first use). */
   private benchSlot: InputSlot | null = null;
+  /** The timed warm-up inference, ms: what one frame costs this session's thread. */
+  warmInferenceMs = 0;
   /** detect() calls run one after another, in call order: they share the input buffers. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -235,7 +237,10 @@ export class OnnxDetector implements Detector {
     };
   }
 
-  /** One inference on a grey frame of the input size; also pins the real output dims against the manifest. */
+  /**
+   * Two inferences on a grey frame of the input size: the first pays for memory planning and pins the real output
+   * dims against the manifest; the second is timed, as an estimate of the steady inference time (for sizing).
+   */
   async warmUp(): Promise<void> {
     const [, , height, width] = this.manifest.input.shape;
     const frame: RawFrame = { data: new Uint8Array(width * height * 3).fill(114), width, height, pixelFormat: 'bgr24' };
@@ -243,6 +248,9 @@ export class OnnxDetector implements Detector {
     const outputs = await this.session.run(this.slot.feeds);
     checkRunOutputs(this.manifest, outputs, this.file);
     this.finish(outputs, geometry);
+    const t0 = performance.now();
+    await this.session.run(this.slot.feeds);
+    this.warmInferenceMs = performance.now() - t0;
   }
 
   /**

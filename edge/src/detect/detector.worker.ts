@@ -51,6 +51,6 @@ async function handle(m: ToDetectorWorker): Promise<void> {
 loadDetector(manifest, modelsDir, options)
   .then((d) => {
     detector = d;
-    send({ type: 'ready', provenance: d.provenance });
+    send({ type: 'ready', provenance: d.provenance, warmInferenceMs: d.warmInferenceMs });
   })
   .catch((err: unknown) => send({ type: 'load-failed', ...describe(err) }));

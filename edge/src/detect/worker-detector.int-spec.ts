@@ -85,3 +85,74 @@ describe('WorkerDetector lifecycle', () => {
     await expect(worker.detect(frame)).rejects.toMatchObject({ code: DetectorErrorCode.DETECTOR_CLOSED });
   });
 });
+
+describe('WorkerDetector with several sessions', () => {
+  let frames: RawFrame[];
+  let expected: Detection[][];
+
+  beforeAll(async () => {
+    const videos = resolveVideosDir();
+    frames = [
+      await readFrameAt(path.join(videos, 'opencv_vtest.avi'), 10),
+      await readFrameAt(path.join(videos, 'bgslibrary_video02.avi'), 10),
+    ];
+    const direct = await loadDetector(loadManifest('yolox_nano_416'), resolveModelsDir());
+    expected = [await direct.detect(frames[0]), await direct.detect(frames[1])];
+    await direct.close();
+  });
+
+  it('spreads overlapping frames over its sessions, each answer the detections of its own frame', async () => {
+    const pool = await WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir(), {}, 2);
+    try {
+      expect(pool.sessionCount).toBe(2);
+      expect(pool.warmInferenceMs).toBeGreaterThan(0);
+      const order = [0, 1, 1, 0, 0, 1, 0, 1, 1, 0];
+      const answers = await Promise.all(order.map((i) => pool.detect(frames[i])));
+      answers.forEach((a, k) => expect(round(a)).toEqual(round(expected[order[k]])));
+      const shares = pool.answeredBySession;
+      expect(shares.reduce((a, b) => a + b, 0)).toBe(order.length);
+      // Four buffers for two sessions: both take frames while more are waiting.
+      for (const n of shares) expect(n).toBeGreaterThanOrEqual(3);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('grows and shrinks while frames are in flight, losing none', async () => {
+    const pool = await WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir());
+    try {
+      const before = Array.from({ length: 6 }, (_, k) => pool.detect(frames[k % 2]));
+      await pool.resize(3);
+      expect(pool.sessionCount).toBe(3);
+      const during = Array.from({ length: 9 }, (_, k) => pool.detect(frames[k % 2]));
+      const shrinking = pool.resize(1);
+      const after = Array.from({ length: 4 }, (_, k) => pool.detect(frames[k % 2]));
+      await shrinking;
+      expect(pool.sessionCount).toBe(1);
+      const all = await Promise.all([...before, ...during, ...after]);
+      all.forEach((a, k) => {
+        const i = k < 6 ? k % 2 : k < 15 ? (k - 6) % 2 : (k - 15) % 2;
+        expect(round(a)).toEqual(round(expected[i]));
+      });
+      // The one left still works, with its two buffers.
+      const [a, b] = await Promise.all([pool.detect(frames[0]), pool.detect(frames[1])]);
+      expect(round(a)).toEqual(round(expected[0]));
+      expect(round(b)).toEqual(round(expected[1]));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses a session count that is not a positive integer', async () => {
+    await expect(WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir(), {}, 0)).rejects.toThrow(
+      /sessions must be an integer >= 1, got 0/,
+    );
+    const pool = await WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir());
+    try {
+      await expect(pool.resize(1.5)).rejects.toThrow(/got 1.5/);
+      expect(pool.sessionCount).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+});

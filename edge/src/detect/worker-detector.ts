@@ -10,14 +10,34 @@ import type { Detection, DetectorOptions, DetectTimings, RawFrame } from './dete
 import { assertFrame } from './frame.preprocessor';
 import type { ModelManifest } from './model-manifest.schema';
 
-/** Frames pre-processed ahead: one in the worker, one being prepared (double buffering). */
-const SLOTS = 2;
+/** Input buffers per session: one in the worker, one being prepared (double buffering). */
+const SLOTS_PER_SESSION = 2;
+
+/** One worker thread with its own onnxruntime session. */
+interface Session {
+  worker: Worker;
+  inFlight: number;
+  /** Frames answered by this session (its share of the work). */
+  answered: number;
+  /** Taken out of dispatch by resize(); stopped once its in-flight frames are answered. */
+  retiring: boolean;
+  stopped: Promise<void> | null;
+  /** Woken when the session holds no frame (or the detector fails). */
+  idleWaiters: (() => void)[];
+}
 
 interface Pending {
   slot: InputSlot;
+  session: Session;
   preprocessMs: number;
   resolve: (d: Detection[]) => void;
   reject: (e: Error) => void;
+}
+
+interface Loaded {
+  worker: Worker;
+  provenance: DetectorProvenance;
+  warmInferenceMs: number;
 }
 
 /** The worker entry next to this file: compiled JavaScript in a build, TypeScript through tsx from the sources. */
@@ -35,62 +55,143 @@ function startWorker(data: DetectorWorkerData): Worker {
   });
 }
 
+/** Starts one worker, which loads and warms the model; fails with the same DetectorError a direct load gives. */
+async function loadSession(manifest: ModelManifest, modelsDir: string, options: DetectorOptions): Promise<Loaded> {
+  const worker = startWorker({ manifest, modelsDir, options });
+  const first = await new Promise<FromDetectorWorker | Error>((resolve) => {
+    worker.once('message', resolve);
+    worker.once('error', resolve);
+    worker.once('exit', (code) => resolve(new Error(`detector worker exited with code ${code} while loading`)));
+  });
+  if (first instanceof Error || first.type !== 'ready') {
+    await worker.terminate();
+    if (first instanceof Error) {
+      throw new DetectorError(DetectorErrorCode.WORKER_FAILED, first.message, { cause: first });
+    }
+    if (first.type === 'load-failed') throw new DetectorError(first.code as DetectorErrorCode, first.message);
+    throw new DetectorError(DetectorErrorCode.WORKER_FAILED, `unexpected first message ${first.type}`);
+  }
+  return { worker, provenance: first.provenance, warmInferenceMs: first.warmInferenceMs };
+}
+
+async function loadSessions(
+  manifest: ModelManifest,
+  modelsDir: string,
+  options: DetectorOptions,
+  count: number,
+): Promise<Loaded[]> {
+  const results = await Promise.allSettled(
+    Array.from({ length: count }, () => loadSession(manifest, modelsDir, options)),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return results.map((r) => (r as PromiseFulfilledResult<Loaded>).value);
+  const started = results.filter((r): r is PromiseFulfilledResult<Loaded> => r.status === 'fulfilled');
+  await Promise.all(started.map((r) => r.value.worker.terminate()));
+  throw failed.reason;
+}
+
+function checkSessionCount(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`detector sessions must be an integer >= 1, got ${n}`);
+}
+
 /**
- * A detector whose inference runs on its own thread. onnxruntime-node's run() blocks the thread that calls it for the
- * whole inference (10-100 ms); on the main thread that stalls capture, tracking, rules and MQTT for every camera. Here
- * the main thread pre-processes a frame into one of two input buffers and hands it over (transferred, not copied);
- * while the worker runs it, the next frame can be captured and pre-processed into the other buffer. Answers come
- * back in call order.
+ * A detector whose inference runs on worker threads, each with its own onnxruntime session. onnxruntime-node's run()
+ * blocks the thread that calls it for the whole inference (10-100 ms); on the main thread that stalls capture,
+ * tracking, rules and MQTT for every camera. Here the main thread pre-processes a frame into an input buffer and hands
+ * it over (transferred, not copied) to the session with the least work; meanwhile the next frame can be captured and
+ * pre-processed into another buffer.
+ *
+ * One session runs one inference at a time. On a node with more cameras than one inference thread keeps up with,
+ * several single-threaded sessions (resize()) serve more frames per second than one session with several intra-op
+ * threads: the sessions share nothing, where intra-op threads synchronise on every operator (BENCHMARKS.md).
+ * Each call gets its own frame's detections; with more than one session, calls may finish out of call order.
  */
 export class WorkerDetector implements Detector {
   lastTimings: DetectTimings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0 };
 
-  private readonly free: InputSlot[];
-  /** detect() calls waiting for a buffer, first come first served (answers then stay in call order). */
+  private readonly sessions: Session[] = [];
+  private readonly free: InputSlot[] = [];
+  /** Buffers wanted (free, being prepared or in a worker); after a shrink, surplus buffers are dropped as they return. */
+  private slotCount = 0;
+  /** Buffers handed to detect() calls and not yet back. */
+  private outstanding = 0;
+  /** detect() calls waiting for a buffer, first come first served. */
   private readonly waitingForSlot: ((slot: InputSlot | null) => void)[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly accepted = new Set<Promise<void>>();
   private closed = false;
   private failure: Error | null = null;
-  private closedByWorker: (() => void) | null = null;
+  /** resize() calls run one after another. */
+  private resizing: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly manifest: ModelManifest,
     readonly provenance: DetectorProvenance,
-    private readonly worker: Worker,
-    options: DetectorOptions,
+    /** The timed warm-up inference of the first session, ms: an estimate of one frame's inference time. */
+    readonly warmInferenceMs: number,
+    private readonly modelsDir: string,
+    private readonly options: DetectorOptions,
+    loaded: Loaded[],
   ) {
-    this.free = Array.from({ length: SLOTS }, () => createInputSlot(manifest, options.resizeFilter ?? 'bilinear'));
-    worker.on('message', (m: FromDetectorWorker) => this.onMessage(m));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`detector worker exited with code ${code}`));
-      this.closedByWorker?.();
-    });
+    for (const l of loaded) this.addSession(l.worker);
   }
 
-  /** Starts the worker, which loads and warms the model; fails with the same DetectorError a direct load gives. */
+  /**
+   * Starts `sessions` workers (default 1), each loading and warming the model; fails with the same DetectorError a
+   * direct load gives.
+   */
   static async load(
     manifest: ModelManifest,
     modelsDir: string,
     options: DetectorOptions = {},
+    sessions = 1,
   ): Promise<WorkerDetector> {
-    const worker = startWorker({ manifest, modelsDir, options });
-    const first = await new Promise<FromDetectorWorker | Error>((resolve) => {
-      worker.once('message', resolve);
-      worker.once('error', resolve);
-      worker.once('exit', (code) => resolve(new Error(`detector worker exited with code ${code} while loading`)));
-    });
-    if (first instanceof Error || first.type !== 'ready') {
-      await worker.terminate();
-      if (first instanceof Error) {
-        throw new DetectorError(DetectorErrorCode.WORKER_FAILED, first.message, { cause: first });
+    checkSessionCount(sessions);
+    const loaded = await loadSessions(manifest, modelsDir, options, sessions);
+    return new WorkerDetector(manifest, loaded[0].provenance, loaded[0].warmInferenceMs, modelsDir, options, loaded);
+  }
+
+  /** Sessions taking new frames. */
+  get sessionCount(): number {
+    return this.sessions.filter((s) => !s.retiring).length;
+  }
+
+  /** Frames answered by each session taking new frames, in the order they were started. */
+  get answeredBySession(): number[] {
+    return this.sessions.filter((s) => !s.retiring).map((s) => s.answered);
+  }
+
+  /**
+   * Grows or shrinks the pool to `n` sessions. New sessions load beside the running ones (frames keep flowing);
+   * a removed session takes no new frames and stops once it has answered the ones it holds.
+   */
+  async resize(n: number): Promise<void> {
+    checkSessionCount(n);
+    const next = this.resizing.then(() => this.resizeNow(n));
+    this.resizing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async resizeNow(n: number): Promise<void> {
+    if (this.closed)
+      throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, `detector ${this.manifest.id} is closed`);
+    const live = this.sessions.filter((s) => !s.retiring);
+    if (n > live.length) {
+      const loaded = await loadSessions(this.manifest, this.modelsDir, this.options, n - live.length);
+      if (this.closed || this.failure) {
+        await Promise.all(loaded.map((l) => l.worker.terminate()));
+        throw this.failure ?? new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, 'detector closed while resizing');
       }
-      if (first.type === 'load-failed') throw new DetectorError(first.code as DetectorErrorCode, first.message);
-      throw new DetectorError(DetectorErrorCode.WORKER_FAILED, `unexpected first message ${first.type}`);
+      for (const l of loaded) this.addSession(l.worker);
+      return;
     }
-    return new WorkerDetector(manifest, first.provenance, worker, options);
+    // The newest sessions go first; the rest keep their warm state.
+    const retired = live.slice(n);
+    for (const s of retired) s.retiring = true;
+    this.slotCount -= retired.length * SLOTS_PER_SESSION;
+    this.free.splice(0, Math.max(0, this.free.length + this.outstanding - this.slotCount));
+    await Promise.all(retired.map((s) => this.stopWhenIdle(s)));
   }
 
   detect(frame: RawFrame): Promise<Detection[]> {
@@ -123,43 +224,91 @@ export class WorkerDetector implements Detector {
       throw err;
     }
     const preprocessMs = performance.now() - t0;
+    // Read again: the worker may have failed while this call waited for a buffer.
+    const failure = this.failure as Error | null;
+    if (failure) {
+      this.giveSlot(slot);
+      throw failure;
+    }
+    const session = this.leastBusy();
     const id = this.nextId++;
     const input = slot.preprocessor.tensor;
     return new Promise<Detection[]>((resolve, reject) => {
-      this.pending.set(id, { slot, preprocessMs, resolve, reject });
+      this.pending.set(id, { slot, session, preprocessMs, resolve, reject });
+      session.inFlight++;
       const m: ToDetectorWorker = { type: 'infer', id, input, frameSize: [frame.width, frame.height], geometry };
-      this.worker.postMessage(m, [input.buffer as ArrayBuffer]);
+      session.worker.postMessage(m, [input.buffer as ArrayBuffer]);
     });
   }
 
-  /** Answers what is in flight, then stops the worker; later detect() calls fail with DETECTOR_CLOSED. */
+  /** Answers what is in flight, then stops the workers; later detect() calls fail with DETECTOR_CLOSED. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.accepted);
-    if (this.failure) {
-      await this.worker.terminate();
-      return;
-    }
-    const exited = new Promise<void>((r) => (this.closedByWorker = r));
-    this.worker.postMessage({ type: 'close' } satisfies ToDetectorWorker);
-    await new Promise<void>((resolve) => {
-      const onMessage = (m: FromDetectorWorker) => {
-        if (m.type !== 'closed') return;
-        this.worker.off('message', onMessage);
-        resolve();
-      };
-      this.worker.on('message', onMessage);
-      void exited.then(resolve);
-    });
-    await this.worker.terminate();
+    await this.resizing;
+    for (const wake of this.waitingForSlot.splice(0)) wake(null);
+    await Promise.all(this.sessions.map((s) => this.stopWhenIdle(s)));
   }
 
-  private onMessage(m: FromDetectorWorker): void {
+  private addSession(worker: Worker): void {
+    const session: Session = { worker, inFlight: 0, answered: 0, retiring: false, stopped: null, idleWaiters: [] };
+    this.sessions.push(session);
+    worker.on('message', (m: FromDetectorWorker) => this.onMessage(session, m));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closed && !session.retiring) this.fail(new Error(`detector worker exited with code ${code}`));
+    });
+    for (let i = 0; i < SLOTS_PER_SESSION; i++) {
+      this.slotCount++;
+      this.outstanding++;
+      this.giveSlot(createInputSlot(this.manifest, this.options.resizeFilter ?? 'bilinear'));
+    }
+  }
+
+  /** The session with the fewest frames in hand (the first of equals: sessions fill in a stable order). */
+  private leastBusy(): Session {
+    let best: Session | null = null;
+    for (const s of this.sessions) {
+      if (!s.retiring && (!best || s.inFlight < best.inFlight)) best = s;
+    }
+    return best!;
+  }
+
+  /** Once the session has answered what it holds: asks its worker to release the model, then ends the thread. */
+  private stopWhenIdle(session: Session): Promise<void> {
+    session.retiring = true;
+    session.stopped ??= (async () => {
+      if (session.inFlight > 0 && !this.failure) {
+        await new Promise<void>((r) => session.idleWaiters.push(r));
+      }
+      if (!this.failure) {
+        await new Promise<void>((resolve) => {
+          const onMessage = (m: FromDetectorWorker) => {
+            if (m.type !== 'closed') return;
+            session.worker.off('message', onMessage);
+            resolve();
+          };
+          session.worker.on('message', onMessage);
+          session.worker.once('exit', () => resolve());
+          session.worker.postMessage({ type: 'close' } satisfies ToDetectorWorker);
+        });
+      }
+      await session.worker.terminate();
+      const i = this.sessions.indexOf(session);
+      if (i >= 0) this.sessions.splice(i, 1);
+    })();
+    return session.stopped;
+  }
+
+  private onMessage(session: Session, m: FromDetectorWorker): void {
     if (m.type !== 'result' && m.type !== 'failed') return;
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    session.inFlight--;
+    session.answered++;
+    if (session.inFlight === 0) for (const wake of session.idleWaiters.splice(0)) wake();
     // The main thread never runs these feeds: only the preprocessor's tensor travels.
     p.slot.preprocessor.adopt(m.input);
     this.giveSlot(p.slot);
@@ -172,26 +321,42 @@ export class WorkerDetector implements Detector {
   }
 
   private fail(err: Error): void {
+    if (this.failure) return;
     this.failure = new DetectorError(DetectorErrorCode.WORKER_FAILED, `detector worker failed: ${err.message}`, {
       cause: err,
     });
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
+    for (const s of this.sessions) {
+      s.inFlight = 0;
+      for (const wake of s.idleWaiters.splice(0)) wake();
+    }
     for (const wake of this.waitingForSlot.splice(0)) wake(null);
+    for (const s of this.sessions) void s.worker.terminate();
   }
 
   private async takeSlot(): Promise<InputSlot> {
     const slot = this.waitingForSlot.length === 0 ? this.free.pop() : undefined;
-    if (slot) return slot;
+    if (slot) {
+      this.outstanding++;
+      return slot;
+    }
     const handed = await new Promise<InputSlot | null>((r) => this.waitingForSlot.push(r));
     if (!handed) throw this.failure ?? new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, 'detector closed');
     return handed;
   }
 
-  /** A returned buffer goes straight to the longest waiting detect(), or back to the free list. */
+  /**
+   * A buffer coming back goes straight to the longest waiting detect() (still outstanding), or back to the free list,
+   * or away when a shrink left more buffers than wanted.
+   */
   private giveSlot(slot: InputSlot): void {
+    this.outstanding--;
+    if (this.free.length + this.outstanding >= this.slotCount) return;
     const next = this.waitingForSlot.shift();
-    if (next) next(slot);
-    else this.free.push(slot);
+    if (next) {
+      this.outstanding++;
+      next(slot);
+    } else this.free.push(slot);
   }
 }
