@@ -19,9 +19,24 @@ import { stringify } from 'yaml';
 import { findRepoRoot } from '../detect/model-manifest.loader';
 import { childrenRss, processRss } from './testing/process-rss';
 
+/** One agent process: that many cameras, and detector sessions fixed in its settings or (absent) sized by the agent. */
+export interface AgentRunSpec {
+  cameras: number;
+  sessions?: number;
+}
+
+/** 1, 2, 4 and 8 cameras (8: the node's design point) as the agent sizes itself; 8 again on one session. */
+export const DEFAULT_AGENT_RUNS: AgentRunSpec[] = [
+  { cameras: 1 },
+  { cameras: 2 },
+  { cameras: 4 },
+  { cameras: 8 },
+  { cameras: 8, sessions: 1 },
+];
+
 export interface AgentRssOptions {
-  /** One agent process per entry, with that many cameras. Default [1, 2, 4, 8] (8: the node's design point). */
-  cameraCounts?: number[];
+  /** One agent process per entry. Default DEFAULT_AGENT_RUNS. */
+  runs?: AgentRunSpec[];
   /** Sampling window per agent once all its cameras run. Default 20 s. */
   seconds?: number;
   brokerUrl?: string;
@@ -50,6 +65,9 @@ interface Spread {
 
 export interface AgentRssRun {
   cameras: number;
+  /** Detector sessions the agent ran (from its log), and whether the settings fixed the number. */
+  sessions: number;
+  sessionsFixed: boolean;
   /** The agent's node process. */
   nodeRssMb: Spread;
   /** Its ffmpeg decoders (one per camera): RSS summed, and with their shared pages counted once. */
@@ -140,7 +158,8 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function runAgent(options: AgentRssOptions, cameras: number): Promise<AgentRssRun> {
+async function runAgent(options: AgentRssOptions, spec: AgentRunSpec): Promise<AgentRssRun> {
+  const { cameras } = spec;
   const brokerUrl = options.brokerUrl ?? 'mqtt://127.0.0.1:1883';
   const modelId = options.modelId ?? 'yolox_nano_416';
   const detectFps = options.detectFps ?? 10;
@@ -155,6 +174,7 @@ async function runAgent(options: AgentRssOptions, cameras: number): Promise<Agen
       dataDir: path.join(dir, 'data'),
       heartbeatSeconds: 5,
       summarySeconds: 0,
+      ...(spec.sessions ? { detector: { sessions: spec.sessions } } : {}),
       config: agentConfig(options.clips, cameras, modelId, detectFps),
     }),
   );
@@ -172,11 +192,16 @@ async function runAgent(options: AgentRssOptions, cameras: number): Promise<Agen
   const t0 = Date.now();
   const child = spawn(process.execPath, agentArgs(options.entry ?? 'dist', settingsFile), {
     cwd: REPO,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    // info: the detector's session count is logged when it loads and when the agent resizes it.
+    env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
-  const keep = (b: Buffer) => (log = (log + b.toString()).slice(-4000));
+  let sessions = 0;
+  const keep = (b: Buffer) => {
+    log = (log + b.toString()).slice(-4000);
+    for (const m of b.toString().matchAll(/"sessions":(\d+)/g)) sessions = Number(m[1]);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   try {
@@ -206,6 +231,8 @@ async function runAgent(options: AgentRssOptions, cameras: number): Promise<Agen
       Array.from({ length: cameras }, (_, i) => median(inWindow.map((h) => pick(h.cameras[i]))));
     return {
       cameras,
+      sessions,
+      sessionsFixed: spec.sessions !== undefined,
       nodeRssMb: spread(s.node),
       ffmpegRssMb: spread(s.ffmpeg),
       ffmpegOnceMb: spread(s.ffmpegOnce),
@@ -239,7 +266,7 @@ async function idleRss(withTsx: boolean): Promise<number> {
 
 export async function benchAgentRss(options: AgentRssOptions): Promise<AgentRssResult> {
   const runs: AgentRssRun[] = [];
-  for (const n of options.cameraCounts ?? [1, 2, 4, 8]) runs.push(await runAgent(options, n));
+  for (const spec of options.runs ?? DEFAULT_AGENT_RUNS) runs.push(await runAgent(options, spec));
   return {
     entry: options.entry ?? 'dist',
     runs,
