@@ -194,7 +194,7 @@ export class OnnxDetector implements Detector {
   private readonly slot: InputSlot;
   /** Separate buffers for prepareFeeds(), so a benchmark never disturbs a detect() in progress (made on first use). */
   private benchSlot: InputSlot | null = null;
-  /** The timed warm-up inference, ms: what one frame costs this session's thread. */
+  /** Median of the timed warm-up inferences, ms: what one frame costs this session's thread. */
   warmInferenceMs = 0;
   /** detect() calls run one after another, in call order: they share the input buffers. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -238,8 +238,9 @@ export class OnnxDetector implements Detector {
   }
 
   /**
-   * Two inferences on a grey frame of the input size: the first pays for memory planning and pins the real output
-   * dims against the manifest; the second is timed, as an estimate of the steady inference time (for sizing).
+   * Inferences on a grey frame of the input size: the first pays for memory planning and pins the real output dims
+   * against the manifest; the median of three more estimates the steady inference time (for sizing; one run alone
+   * varies by ±20 % on a shared machine).
    */
   async warmUp(): Promise<void> {
     const [, , height, width] = this.manifest.input.shape;
@@ -248,9 +249,13 @@ export class OnnxDetector implements Detector {
     const outputs = await this.session.run(this.slot.feeds);
     checkRunOutputs(this.manifest, outputs, this.file);
     this.finish(outputs, geometry);
-    const t0 = performance.now();
-    await this.session.run(this.slot.feeds);
-    this.warmInferenceMs = performance.now() - t0;
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await this.session.run(this.slot.feeds);
+      ms.push(performance.now() - t0);
+    }
+    this.warmInferenceMs = ms.sort((x, y) => x - y)[1];
   }
 
   /**

@@ -128,7 +128,7 @@ export class WorkerDetector implements Detector {
   private constructor(
     readonly manifest: ModelManifest,
     readonly provenance: DetectorProvenance,
-    /** The timed warm-up inference of the first session, ms: an estimate of one frame's inference time. */
+    /** The first session's warm-up inference time (median of three), ms: an estimate of one frame's cost. */
     readonly warmInferenceMs: number,
     private readonly modelsDir: string,
     private readonly options: DetectorOptions,
