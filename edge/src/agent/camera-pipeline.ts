@@ -4,6 +4,7 @@ import type { CaptureSource, CaptureStatus, CapturedFrame } from '../capture/cap
 import type { Detection } from '../detect/detector.types';
 import type { Detector } from '../detect/detector';
 import { detectEach } from '../detect/detect-each';
+import { DetectorError, DetectorErrorCode } from '../detect/detector.errors';
 import { describeOnvifCamera } from '../onvif';
 import { backoffDelay } from '../capture/backoff';
 import type { Logger } from 'pino';
@@ -34,6 +35,8 @@ export interface CameraStats {
   framesAnalysed: number;
   inferenceMsTotal: number;
   droppedFrames: number;
+  /** Frames lost with a detector thread that died (its replacement takes the next ones). */
+  failedFrames: number;
   lastDetections: Detection[];
 }
 
@@ -46,7 +49,13 @@ export class CameraPipeline {
   private capture: FrameCapture | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
-  readonly stats: CameraStats = { framesAnalysed: 0, inferenceMsTotal: 0, droppedFrames: 0, lastDetections: [] };
+  readonly stats: CameraStats = {
+    framesAnalysed: 0,
+    inferenceMsTotal: 0,
+    droppedFrames: 0,
+    failedFrames: 0,
+    lastDetections: [],
+  };
 
   constructor(private readonly o: CameraPipelineOptions) {}
 
@@ -128,6 +137,13 @@ export class CameraPipeline {
         await this.o.onFrame({ cameraId: camera.id, frame, detections, inferenceMs });
       },
       () => this.stopped,
+      // A detector thread that died fails the frames it held; the pool replaces it, so the camera goes on.
+      (err) => {
+        if (!(err instanceof DetectorError) || err.code !== DetectorErrorCode.WORKER_FAILED) return false;
+        this.stats.failedFrames++;
+        this.o.logger.warn({ err: err.message, failedFrames: this.stats.failedFrames }, 'frame lost with its detector');
+        return true;
+      },
     );
   }
 

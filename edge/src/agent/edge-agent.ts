@@ -176,6 +176,7 @@ export class EdgeAgent {
         { model: manifest.id, sessions: detector.sessionCount, warmInferenceMs: round1(detector.warmInferenceMs) },
         'detector loaded',
       );
+      detector.onSessionLost((err) => this.logger.error({ err: err.message }, 'detector session lost: replacing it'));
     }
     const now = Date.now();
     const wanted = new Map(config.cameras.filter((c) => c.enabled).map((c) => [c.id, c]));

@@ -63,6 +63,31 @@ describe('detectEach', () => {
     expect(handled).toEqual([1]);
   });
 
+  it('passes over a failed frame that skip() accepts and handles the rest; other errors still end the loop', async () => {
+    const handled: number[] = [];
+    const skipped: string[] = [];
+    const detector = {
+      detect: (f: RawFrame) =>
+        f.data[0] === 2 || f.data[0] === 4
+          ? Promise.reject(new Error(f.data[0] === 2 ? 'worker lost' : 'bad model'))
+          : Promise.resolve([] as Detection[]),
+    };
+    const run = detectEach(
+      frames(5, []),
+      detector,
+      (f) => void handled.push(f.data[0]),
+      () => false,
+      (err, f) => {
+        const transient = (err as Error).message === 'worker lost';
+        if (transient) skipped.push(`${f.data[0]}: ${(err as Error).message}`);
+        return transient;
+      },
+    );
+    await expect(run).rejects.toThrow('bad model');
+    expect(handled).toEqual([1, 3]);
+    expect(skipped).toEqual(['2: worker lost']);
+  });
+
   it('stops taking frames once asked to', async () => {
     const handled: number[] = [];
     let stop = false;

@@ -143,6 +143,30 @@ describe('WorkerDetector with several sessions', () => {
     }
   });
 
+  it('replaces a worker that dies; frames asked for meanwhile wait for the replacement', async () => {
+    const pool = await WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir());
+    const lost: DetectorError[] = [];
+    pool.onSessionLost((e) => lost.push(e));
+    try {
+      expect(round(await pool.detect(frames[0]))).toEqual(round(expected[0]));
+      // The thread ends as a crashed one would. Killed idle: terminating a thread inside onnxruntime's run() aborts
+      // the whole process (the addon throws in a terminating environment), which is why the pool itself only ever
+      // stops a worker once it has answered everything it holds.
+      const sessions = (pool as unknown as { sessions: { worker: { terminate(): Promise<number> } }[] }).sessions;
+      await sessions[0].worker.terminate();
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toMatchObject({ code: DetectorErrorCode.WORKER_FAILED });
+      expect(lost[0].message).toMatch(/detector worker exited with code/);
+      const later = await Promise.all([pool.detect(frames[1]), pool.detect(frames[0]), pool.detect(frames[1])]);
+      expect(later.map(round)).toEqual([round(expected[1]), round(expected[0]), round(expected[1])]);
+      expect(pool.restarts).toBe(1);
+      expect(pool.sessionCount).toBe(1);
+      expect(pool.answeredBySession).toEqual([3]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses a session count that is not a positive integer', async () => {
     await expect(WorkerDetector.load(loadManifest('yolox_nano_416'), resolveModelsDir(), {}, 0)).rejects.toThrow(
       /sessions must be an integer >= 1, got 0/,

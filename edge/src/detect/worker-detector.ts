@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { createInputSlot, prepareInput, type Detector, type DetectorProvenance, type InputSlot } from './detector';
 import type { DetectorWorkerData, FromDetectorWorker, ToDetectorWorker } from './detector-worker.protocol';
 import { DetectorError, DetectorErrorCode } from './detector.errors';
+import { backoffDelay } from '../capture/backoff';
 import type { Detection, DetectorOptions, DetectTimings, RawFrame } from './detector.types';
 import { assertFrame } from './frame.preprocessor';
 import type { ModelManifest } from './model-manifest.schema';
@@ -22,8 +23,10 @@ interface Session {
   /** Taken out of dispatch by resize(); stopped once its in-flight frames are answered. */
   retiring: boolean;
   stopped: Promise<void> | null;
-  /** Woken when the session holds no frame (or the detector fails). */
+  /** Woken when the session holds no frame (or its worker is lost). */
   idleWaiters: (() => void)[];
+  /** Its worker died unexpectedly: out of the pool, a replacement is on its way. */
+  lost: boolean;
 }
 
 interface Pending {
@@ -105,6 +108,9 @@ function checkSessionCount(n: number): void {
  * several single-threaded sessions (resize()) serve more frames per second than one session with several intra-op
  * threads: the sessions share nothing, where intra-op threads synchronise on every operator (BENCHMARKS.md).
  * Each call gets its own frame's detections; with more than one session, calls may finish out of call order.
+ *
+ * A worker that dies (an exception, its heap limit) fails only the frames it held, with WORKER_FAILED; a replacement
+ * session loads at once, then with backoff (1 s up to 60 s) while loading fails, and frames wait for it meanwhile.
  */
 export class WorkerDetector implements Detector {
   lastTimings: DetectTimings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0 };
@@ -117,13 +123,19 @@ export class WorkerDetector implements Detector {
   private outstanding = 0;
   /** detect() calls waiting for a buffer, first come first served. */
   private readonly waitingForSlot: ((slot: InputSlot | null) => void)[] = [];
+  /** Prepared frames waiting for a session (while a lost one is being replaced). */
+  private readonly waitingForSession: ((s: Session | null) => void)[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly accepted = new Set<Promise<void>>();
   private closed = false;
-  private failure: Error | null = null;
   /** resize() calls run one after another. */
   private resizing: Promise<void> = Promise.resolve();
+  /** Replacements of lost sessions being loaded (or waiting to retry). */
+  private readonly replacing = new Set<NodeJS.Timeout | Promise<void>>();
+  private readonly lostListeners: ((err: DetectorError) => void)[] = [];
+  /** Sessions lost and replaced since load. */
+  restarts = 0;
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -152,14 +164,24 @@ export class WorkerDetector implements Detector {
     return new WorkerDetector(manifest, loaded[0].provenance, loaded[0].warmInferenceMs, modelsDir, options, loaded);
   }
 
-  /** Sessions taking new frames. */
+  /** Sessions taking new frames (a lost session counts until its replacement is running: it is wanted). */
   get sessionCount(): number {
-    return this.sessions.filter((s) => !s.retiring).length;
+    return this.live().length + this.replacing.size;
   }
 
   /** Frames answered by each session taking new frames, in the order they were started. */
   get answeredBySession(): number[] {
-    return this.sessions.filter((s) => !s.retiring).map((s) => s.answered);
+    return this.live().map((s) => s.answered);
+  }
+
+  /** Frames handed to sessions and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Called with the error each time a session's worker dies (its replacement is already on its way). */
+  onSessionLost(listener: (err: DetectorError) => void): void {
+    this.lostListeners.push(listener);
   }
 
   /**
@@ -174,20 +196,21 @@ export class WorkerDetector implements Detector {
   }
 
   private async resizeNow(n: number): Promise<void> {
-    if (this.closed)
+    if (this.closed) {
       throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, `detector ${this.manifest.id} is closed`);
-    const live = this.sessions.filter((s) => !s.retiring);
-    if (n > live.length) {
-      const loaded = await loadSessions(this.manifest, this.modelsDir, this.options, n - live.length);
-      if (this.closed || this.failure) {
+    }
+    const count = this.sessionCount;
+    if (n > count) {
+      const loaded = await loadSessions(this.manifest, this.modelsDir, this.options, n - count);
+      if (this.closed) {
         await Promise.all(loaded.map((l) => l.worker.terminate()));
-        throw this.failure ?? new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, 'detector closed while resizing');
+        throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, 'detector closed while resizing');
       }
       for (const l of loaded) this.addSession(l.worker);
       return;
     }
     // The newest sessions go first; the rest keep their warm state.
-    const retired = live.slice(n);
+    const retired = this.live().slice(Math.max(0, n - this.replacing.size));
     for (const s of retired) s.retiring = true;
     this.slotCount -= retired.length * SLOTS_PER_SESSION;
     this.free.splice(0, Math.max(0, this.free.length + this.outstanding - this.slotCount));
@@ -212,7 +235,6 @@ export class WorkerDetector implements Detector {
   }
 
   private async run(frame: RawFrame): Promise<Detection[]> {
-    if (this.failure) throw this.failure;
     assertFrame(frame);
     const slot = await this.takeSlot();
     const t0 = performance.now();
@@ -224,13 +246,11 @@ export class WorkerDetector implements Detector {
       throw err;
     }
     const preprocessMs = performance.now() - t0;
-    // Read again: the worker may have failed while this call waited for a buffer.
-    const failure = this.failure as Error | null;
-    if (failure) {
+    const session = this.leastBusy() ?? (await new Promise<Session | null>((r) => this.waitingForSession.push(r)));
+    if (!session) {
       this.giveSlot(slot);
-      throw failure;
+      throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, `detector ${this.manifest.id} is closed`);
     }
-    const session = this.leastBusy();
     const id = this.nextId++;
     const input = slot.preprocessor.tensor;
     return new Promise<Detection[]>((resolve, reject) => {
@@ -241,48 +261,114 @@ export class WorkerDetector implements Detector {
     });
   }
 
-  /** Answers what is in flight, then stops the workers; later detect() calls fail with DETECTOR_CLOSED. */
+  /**
+   * Answers what is in flight, then stops the workers; later detect() calls fail with DETECTOR_CLOSED (and so do
+   * calls still waiting for a lost session's replacement).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const r of this.replacing) if (!(r instanceof Promise)) clearTimeout(r);
+    await Promise.all([...this.replacing].filter((r): r is Promise<void> => r instanceof Promise));
+    if (this.live().length === 0) {
+      for (const wake of this.waitingForSlot.splice(0)) wake(null);
+      for (const wake of this.waitingForSession.splice(0)) wake(null);
+    }
     await Promise.all(this.accepted);
     await this.resizing;
     for (const wake of this.waitingForSlot.splice(0)) wake(null);
     await Promise.all(this.sessions.map((s) => this.stopWhenIdle(s)));
   }
 
+  private live(): Session[] {
+    return this.sessions.filter((s) => !s.retiring && !s.lost);
+  }
+
   private addSession(worker: Worker): void {
-    const session: Session = { worker, inFlight: 0, answered: 0, retiring: false, stopped: null, idleWaiters: [] };
+    const session: Session = {
+      worker,
+      inFlight: 0,
+      answered: 0,
+      retiring: false,
+      stopped: null,
+      idleWaiters: [],
+      lost: false,
+    };
     this.sessions.push(session);
     worker.on('message', (m: FromDetectorWorker) => this.onMessage(session, m));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
-      if (!this.closed && !session.retiring) this.fail(new Error(`detector worker exited with code ${code}`));
-    });
+    worker.on('error', (err) => this.lose(session, err));
+    worker.on('exit', (code) => this.lose(session, new Error(`detector worker exited with code ${code}`)));
     for (let i = 0; i < SLOTS_PER_SESSION; i++) {
       this.slotCount++;
       this.outstanding++;
       this.giveSlot(createInputSlot(this.manifest, this.options.resizeFilter ?? 'bilinear'));
     }
+    for (const wake of this.waitingForSession.splice(0)) wake(session);
   }
 
   /** The session with the fewest frames in hand (the first of equals: sessions fill in a stable order). */
-  private leastBusy(): Session {
+  private leastBusy(): Session | null {
     let best: Session | null = null;
     for (const s of this.sessions) {
-      if (!s.retiring && (!best || s.inFlight < best.inFlight)) best = s;
+      if (!s.retiring && !s.lost && (!best || s.inFlight < best.inFlight)) best = s;
     }
-    return best!;
+    return best;
+  }
+
+  /** A worker died while it was wanted: fail the frames it held, drop its buffers, start its replacement. */
+  private lose(session: Session, cause: Error): void {
+    if (session.lost || session.retiring || this.closed) return;
+    session.lost = true;
+    this.sessions.splice(this.sessions.indexOf(session), 1);
+    const err = new DetectorError(DetectorErrorCode.WORKER_FAILED, `detector worker failed: ${cause.message}`, {
+      cause,
+    });
+    // Its buffers went to the dead thread (transferred): the replacement brings new ones.
+    this.slotCount -= SLOTS_PER_SESSION;
+    this.free.splice(0, Math.max(0, this.free.length + this.outstanding - this.slotCount));
+    for (const [id, p] of this.pending) {
+      if (p.session !== session) continue;
+      this.pending.delete(id);
+      this.outstanding--;
+      p.reject(err);
+    }
+    session.inFlight = 0;
+    for (const wake of session.idleWaiters.splice(0)) wake();
+    void session.worker.terminate();
+    for (const l of this.lostListeners) l(err);
+    this.replace(1);
+  }
+
+  private replace(attempt: number): void {
+    const load: Promise<void> = this.loadReplacement(attempt).finally(() => this.replacing.delete(load));
+    this.replacing.add(load);
+  }
+
+  private async loadReplacement(attempt: number): Promise<void> {
+    try {
+      const [l] = await loadSessions(this.manifest, this.modelsDir, this.options, 1);
+      if (this.closed) {
+        await l.worker.terminate();
+        return;
+      }
+      this.addSession(l.worker);
+      this.restarts++;
+    } catch {
+      if (this.closed) return;
+      const timer = setTimeout(() => {
+        this.replacing.delete(timer);
+        this.replace(attempt + 1);
+      }, backoffDelay(attempt));
+      this.replacing.add(timer);
+    }
   }
 
   /** Once the session has answered what it holds: asks its worker to release the model, then ends the thread. */
   private stopWhenIdle(session: Session): Promise<void> {
     session.retiring = true;
     session.stopped ??= (async () => {
-      if (session.inFlight > 0 && !this.failure) {
-        await new Promise<void>((r) => session.idleWaiters.push(r));
-      }
-      if (!this.failure) {
+      if (session.inFlight > 0) await new Promise<void>((r) => session.idleWaiters.push(r));
+      if (!session.lost) {
         await new Promise<void>((resolve) => {
           const onMessage = (m: FromDetectorWorker) => {
             if (m.type !== 'closed') return;
@@ -320,21 +406,6 @@ export class WorkerDetector implements Detector {
     }
   }
 
-  private fail(err: Error): void {
-    if (this.failure) return;
-    this.failure = new DetectorError(DetectorErrorCode.WORKER_FAILED, `detector worker failed: ${err.message}`, {
-      cause: err,
-    });
-    for (const p of this.pending.values()) p.reject(this.failure);
-    this.pending.clear();
-    for (const s of this.sessions) {
-      s.inFlight = 0;
-      for (const wake of s.idleWaiters.splice(0)) wake();
-    }
-    for (const wake of this.waitingForSlot.splice(0)) wake(null);
-    for (const s of this.sessions) void s.worker.terminate();
-  }
-
   private async takeSlot(): Promise<InputSlot> {
     const slot = this.waitingForSlot.length === 0 ? this.free.pop() : undefined;
     if (slot) {
@@ -342,7 +413,7 @@ export class WorkerDetector implements Detector {
       return slot;
     }
     const handed = await new Promise<InputSlot | null>((r) => this.waitingForSlot.push(r));
-    if (!handed) throw this.failure ?? new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, 'detector closed');
+    if (!handed) throw new DetectorError(DetectorErrorCode.DETECTOR_CLOSED, `detector ${this.manifest.id} is closed`);
     return handed;
   }
 
