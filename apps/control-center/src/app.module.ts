@@ -5,7 +5,7 @@ import type { AppConfig } from './config/app-config';
 import { GlobalExceptionFilter } from './common/global-exception.filter';
 import type { Logger } from './common/logger';
 import { openDatabase, type Database } from './database/database';
-import { PgIngestStore } from './database/pg-ingest.store';
+import { PgIngestStore } from './ingest/pg-ingest.store';
 import { HealthController } from './health/health.controller';
 import { READINESS, type ReadinessProbe } from './health/readiness';
 import { IngestService } from './ingest/ingest.service';

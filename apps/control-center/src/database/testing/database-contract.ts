@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DetectionEvent } from '@vigil/contracts';
 import type { Database, DatabaseLogger } from '../database.types';
 import { listMigrations, migrate } from '../migration.runner';
-import { PgIngestStore } from '../pg-ingest.store';
+// eslint-disable-next-line no-restricted-imports -- the contract drives the ingest store over each database flavour
+import { PgIngestStore } from '../../ingest/pg-ingest.store';
 import { DeadLetterRepository } from '../repositories/dead-letter.repository';
 import { DeliveryLossRepository } from '../repositories/delivery-loss.repository';
 import { DeliveryStateRepository, deliveryKey } from '../repositories/delivery-state.repository';

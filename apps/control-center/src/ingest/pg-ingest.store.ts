@@ -7,17 +7,21 @@ import {
   type IngestItem,
   type LossReport,
   type RecordedLoss,
-} from '../ingest/ingest.types';
-import { advance, emptySequenceState, newlyLost, rangeSize, type SeqRange } from '../ingest/sequence-tracker';
-import type { Database } from './database.types';
+} from './ingest.types';
+import { advance, emptySequenceState, newlyLost, rangeSize, type SeqRange } from './sequence-tracker';
+import type { Database } from '../database/database.types';
 import {
   DEAD_LETTER_DEFAULT_MAX_ROWS,
   DeadLetterRepository,
   type DeadLetterInput,
-} from './repositories/dead-letter.repository';
-import { DeliveryLossRepository, type DeliveryLossRow } from './repositories/delivery-loss.repository';
-import { DeliveryStateRepository, deliveryKey, type StreamRef } from './repositories/delivery-state.repository';
-import { IngestRepository, type RejectedItem } from './repositories/ingest.repository';
+} from '../database/repositories/dead-letter.repository';
+import { DeliveryLossRepository, type DeliveryLossRow } from '../database/repositories/delivery-loss.repository';
+import {
+  DeliveryStateRepository,
+  deliveryKey,
+  type StreamRef,
+} from '../database/repositories/delivery-state.repository';
+import { IngestRepository, type RejectedItem } from '../database/repositories/ingest.repository';
 
 /** Envelope fields every edge message has (the evidence image carries them in its header). */
 function envelope(item: IngestItem): { bootId: string; seq?: number } {
