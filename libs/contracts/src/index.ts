@@ -1,3 +1,4 @@
+export * from './api';
 export * from './common.schema';
 export * from './config-geometry';
 export * from './config.schema';

@@ -1,14 +1,16 @@
 import { join } from 'node:path';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { Pool, type PoolConfig } from 'pg';
-import type { Database, DatabaseFlavour, DatabaseLogger } from './database.types';
+import type { Database, DatabaseFlavour, DatabaseLogger, MaintenanceReport } from './database.types';
 import { EmbeddedDatabase } from './embedded/embedded-database';
-import { MaintenanceService, type MaintenanceReport } from './maintenance.service';
+import { MaintenanceService } from './maintenance.service';
 import { migrate, type FlavourPreference } from './migration.runner';
+import { HealthRepository } from './repositories/health.repository';
 
 /** Longest any statement may take on the embedded database (maintenance jobs included). */
 export const EMBEDDED_QUERY_TIMEOUT_MS = 120_000;
 
-export type { Database, DatabaseFlavour, DatabaseLogger, Queryable } from './database.types';
+export type { Database, DatabaseFlavour, DatabaseLogger, MaintenanceReport, Queryable } from './database.types';
 
 export interface OpenDatabaseOptions {
   /** postgres:// URL of a PostgreSQL or TimescaleDB server; absent = embedded PGlite under `dataDir`. */
@@ -26,9 +28,11 @@ export interface OpenDatabaseOptions {
 
 const PING_TIMEOUT_MS = 2000;
 
-class OpenedDatabase implements Database {
+/** Also the Nest provider of DatabaseModule: it closes itself when the application shuts down (after ingest drained). */
+class OpenedDatabase implements Database, OnApplicationShutdown {
   private closed = false;
   private readonly maintenance: MaintenanceService;
+  private readonly health: HealthRepository;
 
   constructor(
     readonly pool: Pool,
@@ -37,6 +41,7 @@ class OpenedDatabase implements Database {
     logger: DatabaseLogger,
   ) {
     this.maintenance = new MaintenanceService(this, logger);
+    this.health = new HealthRepository(this);
   }
 
   runMaintenance(now?: Date): Promise<MaintenanceReport> {
@@ -49,25 +54,17 @@ class OpenedDatabase implements Database {
 
   async ping(timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
     if (this.closed) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const query = this.pool.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
-    try {
-      return await Promise.race([query, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.health.ping(timeoutMs);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.maintenance.stop();
+    await this.maintenance.whenIdle();
     try {
       await this.pool.end();
     } finally {

@@ -1,28 +1,15 @@
-import type { Database, DatabaseLogger } from './database.types';
+import type { Database, DatabaseLogger, MaintenanceReport } from './database.types';
 import { MaintenanceRepository } from './repositories/maintenance.repository';
 import { partitionsOf, type PartitionRepository } from './repositories/partition.repository';
 import { RetentionPolicyRepository } from './repositories/retention-policy.repository';
+import { SessionLockRepository, type LockKey } from './repositories/session-lock.repository';
 
 /** Plain PostgreSQL keeps this many daily partitions ready ahead of today (and one behind, for late data). */
 export const PARTITION_DAYS_AHEAD = 7;
 export const PARTITION_DAYS_BACK = 1;
 
 /** Session lock that lets one centre instance at a time do housekeeping on a shared server. */
-const MAINTENANCE_LOCK = [0x56494749, 3];
-
-export interface MaintenanceReport {
-  /** False when another instance held the maintenance lock (nothing was done). */
-  ran: boolean;
-  /** TimescaleDB policy jobs run by hand (embedded only: a server's background workers run them). */
-  jobs: string[];
-  partitionsCreated: string[];
-  partitionsDropped: string[];
-  /** Dirty 15-minute buckets recomputed into the rollups. */
-  rollupBuckets: number;
-  /** Rows deleted by retention, per table. */
-  purged: Record<string, number>;
-  durationMs: number;
-}
+const MAINTENANCE_LOCK: LockKey = [0x56494749, 3];
 
 /**
  * Housekeeping the database cannot do for itself, per flavour:
@@ -32,12 +19,13 @@ export interface MaintenanceReport {
  * - plain PostgreSQL: create daily partitions ahead, refresh the flow rollups, drop expired partitions;
  * - every flavour: row-level retention of the small tables (evidence images after 72 h unless kept, dead letters,
  *   stale delivery state, old event state, config acks).
+ *
+ * One instance per open database (`Database.runMaintenance`); the schedule is MaintenanceScheduler's alone.
  */
 export class MaintenanceService {
   private readonly repo: MaintenanceRepository;
   private readonly partitions: PartitionRepository;
   private readonly retention: RetentionPolicyRepository;
-  private timer: NodeJS.Timeout | null = null;
   private running: Promise<MaintenanceReport> | null = null;
 
   constructor(
@@ -49,23 +37,8 @@ export class MaintenanceService {
     this.retention = new RetentionPolicyRepository(db);
   }
 
-  /** Runs now, then every `intervalMs`; a run still going when the next is due is not doubled. */
-  start(intervalMs: number): void {
-    if (this.timer) return;
-    const tick = () => {
-      this.runMaintenance().catch((err: unknown) =>
-        this.logger.error({ err: (err as Error).message }, 'database maintenance failed'),
-      );
-    };
-    tick();
-    this.timer = setInterval(tick, intervalMs);
-    this.timer.unref();
-  }
-
-  /** Stops the schedule and waits for a run in progress. */
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  /** Resolves once no pass is in progress (the database waits for it before it closes). */
+  async whenIdle(): Promise<void> {
     await this.running?.catch(() => undefined);
   }
 
@@ -82,12 +55,9 @@ export class MaintenanceService {
     // and holding its only connection for the whole pass would stall ingest.
     if (this.db.embedded) return this.pass(now);
     const client = await this.db.pool.connect();
+    const locks = new SessionLockRepository(client);
     try {
-      const { rows } = await client.query<{ ok: boolean }>(
-        'SELECT pg_try_advisory_lock($1, $2) AS ok',
-        MAINTENANCE_LOCK,
-      );
-      if (!rows[0].ok) {
+      if (!(await locks.tryLock(MAINTENANCE_LOCK))) {
         return {
           ran: false,
           jobs: [],
@@ -101,7 +71,7 @@ export class MaintenanceService {
       try {
         return await this.pass(now);
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1, $2)', MAINTENANCE_LOCK);
+        await locks.unlock(MAINTENANCE_LOCK);
       }
     } finally {
       client.release();

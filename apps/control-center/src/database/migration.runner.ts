@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { DatabaseFlavour, DatabaseLogger } from './database.types';
+import { MigrationRepository } from './repositories/migration.repository';
+import { SessionLockRepository, type LockKey } from './repositories/session-lock.repository';
 
 /** SQL files next to this module: `NNNN_name.sql` for every flavour, `NNNN_name.<flavour>.sql` for one. */
 export const MIGRATIONS_DIR = join(__dirname, 'migrations');
 
 /** Session advisory lock held while detecting the flavour and migrating, so two centres starting together take turns. */
-const LOCK_KEY = [0x56494749, 1]; // 'VIGI', 1
+const LOCK_KEY: LockKey = [0x56494749, 1]; // 'VIGI', 1
 
 export type FlavourPreference = 'auto' | DatabaseFlavour;
 
@@ -52,29 +54,10 @@ export function listMigrations(flavour: DatabaseFlavour, dir = MIGRATIONS_DIR): 
   return all.filter((m) => m.flavour === null || m.flavour === flavour).sort((a, b) => a.version - b.version);
 }
 
-interface ExtensionInfo {
-  installed: boolean;
-  available: boolean;
-  license: string | null;
-}
-
-async function timescaleInfo(client: PoolClient): Promise<ExtensionInfo> {
-  const { rows } = await client.query<{ installed: boolean; available: boolean; license: string | null }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS installed,
-            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
-            current_setting('timescaledb.license', true) AS license`,
-  );
-  return rows[0];
-}
-
 /** The flavour a database was migrated with (null on an empty database). */
-async function recordedFlavour(client: PoolClient): Promise<DatabaseFlavour | null> {
-  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
-  if (exists.rows[0].t === null) return null;
-  const { rows } = await client.query<{ flavours: string[] }>(
-    "SELECT coalesce(array_agg(DISTINCT flavour), '{}') AS flavours FROM schema_migrations",
-  );
-  const flavours = rows[0].flavours;
+async function recordedFlavour(repo: MigrationRepository): Promise<DatabaseFlavour | null> {
+  const flavours = await repo.recordedFlavours();
+  if (flavours === null) return null;
   if (flavours.length > 1) throw new Error(`schema_migrations mixes flavours (${flavours.join(', ')})`);
   return (flavours[0] as DatabaseFlavour | undefined) ?? null;
 }
@@ -85,12 +68,12 @@ async function recordedFlavour(client: PoolClient): Promise<DatabaseFlavour | nu
  * and policies are not in the Apache-only build — otherwise plain PostgreSQL.
  */
 async function chooseFlavour(
-  client: PoolClient,
+  repo: MigrationRepository,
   preference: FlavourPreference,
   logger: DatabaseLogger,
 ): Promise<DatabaseFlavour> {
-  const recorded = await recordedFlavour(client);
-  let info = await timescaleInfo(client);
+  const recorded = await recordedFlavour(repo);
+  let info = await repo.timescaleInfo();
   if (recorded) {
     if (preference !== 'auto' && preference !== recorded) {
       throw new Error(`database was set up for ${recorded}; refusing to run it as ${preference}`);
@@ -103,8 +86,8 @@ async function chooseFlavour(
   if (preference === 'postgres') return 'postgres';
   if (!info.installed && info.available) {
     try {
-      await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
-      info = await timescaleInfo(client);
+      await repo.createTimescaleExtension();
+      info = await repo.timescaleInfo();
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'timescaledb is available but could not be created');
     }
@@ -136,21 +119,14 @@ export async function migrate(
   options: { preference?: FlavourPreference; logger: DatabaseLogger; dir?: string },
 ): Promise<MigrationResult> {
   const client = await pool.connect();
+  const repo = new MigrationRepository(client);
+  const locks = new SessionLockRepository(client);
   try {
-    await client.query('SELECT pg_advisory_lock($1, $2)', LOCK_KEY);
+    await locks.lock(LOCK_KEY);
     try {
-      const flavour = await chooseFlavour(client, options.preference ?? 'auto', options.logger);
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version integer PRIMARY KEY,
-        name text NOT NULL,
-        flavour text NOT NULL,
-        checksum text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
-      const { rows } = await client.query<{ version: number; checksum: string; name: string }>(
-        'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
-      );
-      const done = new Map(rows.map((r) => [r.version, r]));
+      const flavour = await chooseFlavour(repo, options.preference ?? 'auto', options.logger);
+      await repo.ensureTable();
+      const done = new Map((await repo.applied()).map((r) => [r.version, r]));
       const applied: string[] = [];
       for (const m of listMigrations(flavour, options.dir)) {
         const prior = done.get(m.version);
@@ -160,16 +136,9 @@ export async function migrate(
           }
           continue;
         }
-        await client.query('BEGIN');
         try {
-          await client.query(m.sql);
-          await client.query(
-            'INSERT INTO schema_migrations (version, name, flavour, checksum) VALUES ($1, $2, $3, $4)',
-            [m.version, m.name, flavour, m.checksum],
-          );
-          await client.query('COMMIT');
+          await repo.apply(m, flavour);
         } catch (err) {
-          await client.query('ROLLBACK');
           throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
         }
         applied.push(`${m.version}_${m.name}`);
@@ -177,7 +146,7 @@ export async function migrate(
       }
       return { flavour, applied };
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', LOCK_KEY);
+      await locks.unlock(LOCK_KEY);
     }
   } finally {
     client.release();

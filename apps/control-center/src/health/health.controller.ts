@@ -1,4 +1,10 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import {
+  LivenessResponseSchema,
+  ReadinessResponseSchema,
+  type LivenessResponse,
+  type ReadinessResponse,
+} from '@vigil/contracts';
 import type { Response } from 'express';
 import { READINESS, type ReadinessProbe } from './readiness';
 
@@ -9,8 +15,8 @@ export class HealthController {
   /** The process is up (for restarts by the supervisor). */
   @Get('live')
   @HttpCode(200)
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  live(): LivenessResponse {
+    return LivenessResponseSchema.parse({ status: 'ok' });
   }
 
   /** Database reachable, ingest committing, MQTT connected: 200, otherwise 503 with what is failing. */
@@ -18,6 +24,8 @@ export class HealthController {
   async ready(@Res() res: Response): Promise<void> {
     const checks = await this.readiness.check();
     const ok = Object.values(checks).every(Boolean);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+    // Parsed on the way out: the body is exactly the contract's, whatever the probe returned.
+    const body: ReadinessResponse = ReadinessResponseSchema.parse({ status: ok ? 'ok' : 'unavailable', checks });
+    res.status(ok ? 200 : 503).json(body);
   }
 }

@@ -1,5 +1,7 @@
+import type { ReadinessChecks } from '@vigil/contracts';
+
 export const READINESS = Symbol('READINESS');
 
 export interface ReadinessProbe {
-  check(): Promise<Record<string, boolean>>;
+  check(): Promise<ReadinessChecks>;
 }

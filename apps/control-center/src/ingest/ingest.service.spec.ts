@@ -1,6 +1,7 @@
 import { encodeBatch, parseMessage, topics, type CommitAck, type ReplayRequest } from '@vigil/contracts';
 import { loadFixtures } from '@vigil/contracts/testing/golden-fixtures';
 import pino from 'pino';
+import { EventBus } from '../events/event-bus';
 import { MetricsService } from '../metrics/metrics.service';
 import { IngestService } from './ingest.service';
 import {
@@ -121,6 +122,7 @@ function setup(
     },
     metrics,
     pino({ level: 'silent' }),
+    new EventBus(pino({ level: 'silent' })),
   );
   const acks = () =>
     published

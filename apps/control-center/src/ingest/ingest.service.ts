@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeMessage, parseMessage, topics, unpackBatch, type ParseResult } from '@vigil/contracts';
 import type { Logger } from '../common/logger';
+import type { EventBus } from '../events/event-bus';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { IncomingMqttMessage } from '../mqtt/mqtt.repository';
 import { missingRanges, needsReplay, type SequenceState } from './sequence-tracker';
@@ -64,6 +65,7 @@ export class IngestService {
     private readonly options: IngestOptions,
     private readonly metrics: MetricsService,
     private readonly logger: Logger,
+    private readonly events: EventBus,
   ) {}
 
   /** Whether the last commit attempt succeeded (readiness). */
@@ -216,6 +218,14 @@ export class IngestService {
         this.record(items, dead, result.inserted, result.duplicates, result.deadLettersEvicted);
         this.recordLosses(result.losses);
         this.acknowledge(result.streams);
+        this.events.emit('ingest.committed', {
+          committedAt: new Date(),
+          items,
+          deadLetters: dead,
+          losses: result.losses,
+          inserted: result.inserted,
+          duplicates: result.duplicates,
+        });
         return;
       } catch (err) {
         this.storeHealthy = false;

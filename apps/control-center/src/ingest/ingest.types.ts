@@ -1,18 +1,9 @@
-import type { DeliveryGap, EdgeKind, ParsedMessage } from '@vigil/contracts';
-import type { SeqRange, SequenceState } from './sequence-tracker';
+import type { DeliveryGap, SeqRange } from '@vigil/contracts';
+import type { IngestItem } from '../database/repositories/ingest.repository';
+import type { SequenceState } from './sequence-tracker';
 
-/** Edge messages stored as rows; `delivery_gap` only changes the delivery state (LossReport). */
-type EdgeParsed = Extract<ParsedMessage, { kind: Exclude<EdgeKind, 'delivery_gap' | 'batch'> }>;
-
-/** A validated edge message ready for storage; identity comes from the topic. */
-export interface IngestItem {
-  kind: EdgeParsed['kind'];
-  siteId: string;
-  nodeId: string;
-  cameraId: string | null;
-  message: EdgeParsed['message'];
-  receivedAt: Date;
-}
+/** A validated edge message ready for storage (defined once, beside the statements that store it). */
+export type { IngestItem };
 
 /** An invalid message kept for diagnosis: never silently dropped, never allowed to stop the stream. */
 export interface DeadLetterRow {

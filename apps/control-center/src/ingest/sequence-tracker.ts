@@ -1,8 +1,7 @@
-/** An inclusive range of sequence numbers. */
-export interface SeqRange {
-  from: number;
-  to: number;
-}
+import type { SeqRange } from '@vigil/contracts';
+
+/** An inclusive range of sequence numbers (the contracts' type, the one on the wire). */
+export type { SeqRange };
 
 /**
  * Per (node, boot) delivery state: the contiguous closed high-water mark, the committed sequence numbers above it

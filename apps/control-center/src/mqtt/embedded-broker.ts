@@ -1,12 +1,14 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { Aedes } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from '../common/logger';
 
 /**
  * In-process MQTT broker (Aedes) so `npm start` needs nothing installed. Aedes speaks MQTT 3.1.1 only and has no
- * shared subscriptions; the centre's client adapts to both. Production uses Mosquitto (deploy/mosquitto).
+ * shared subscriptions; the centre's client adapts to both. Production uses Mosquitto (deploy/mosquitto). Closes
+ * itself when the application shuts down (after ingest stopped its session).
  */
-export class EmbeddedBroker {
+export class EmbeddedBroker implements OnApplicationShutdown {
   private constructor(
     private readonly aedes: Aedes,
     private readonly server: Server,
@@ -30,6 +32,10 @@ export class EmbeddedBroker {
     );
     logger.info({ url }, 'embedded MQTT broker listening');
     return new EmbeddedBroker(aedes, server, url);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {

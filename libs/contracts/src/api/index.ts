@@ -1,0 +1,4 @@
+/** Request and response bodies of the centre's REST API. */
+export * from './error.schema';
+export * from './health.schema';
+export * from './pagination.schema';
