@@ -2,11 +2,11 @@ import { Module } from '@nestjs/common';
 import type { Logger } from '../common/logger';
 import { APP_CONFIG, LOGGER } from '../common/tokens';
 import type { AppConfig } from '../config/app-config';
-import { EmbeddedBroker } from './embedded-broker';
+import type { EmbeddedBroker } from './embedded-broker';
 import { detectProtocolVersion, MqttRepository } from './mqtt.repository';
 
 /** The embedded broker when no MQTT_URL is set (null otherwise). */
-const EMBEDDED_BROKER = Symbol('EMBEDDED_BROKER');
+export const EMBEDDED_BROKER = Symbol('EMBEDDED_BROKER');
 
 /**
  * The centre's MQTT session (not started here: the feature that consumes it starts and stops it) and, without an
@@ -17,10 +17,13 @@ const EMBEDDED_BROKER = Symbol('EMBEDDED_BROKER');
     {
       provide: EMBEDDED_BROKER,
       inject: [APP_CONFIG, LOGGER],
-      useFactory: (config: AppConfig, logger: Logger): Promise<EmbeddedBroker> | null =>
-        config.mqtt.url
-          ? null
-          : EmbeddedBroker.start(config.mqtt.embedded.host, config.mqtt.embedded.port, logger.child({ c: 'broker' })),
+      // Loaded only when used: Aedes is an ES module, and a centre on Mosquitto (or a test under jest) never needs it.
+      useFactory: async (config: AppConfig, logger: Logger): Promise<EmbeddedBroker | null> => {
+        if (config.mqtt.url) return null;
+        const { EmbeddedBroker } = await import('./embedded-broker');
+        const { host, port } = config.mqtt.embedded;
+        return EmbeddedBroker.start(host, port, logger.child({ c: 'broker' }));
+      },
     },
     {
       provide: MqttRepository,
