@@ -45,6 +45,18 @@ export class PrivateMosquitto {
     return broker;
   }
 
+  /**
+   * A broker on a configuration of the caller's (e.g. a deployment's, adapted to free ports and local paths),
+   * written into a fresh folder that `config(dir)` may also put files in; resolves once `port` accepts connections.
+   */
+  static async startWithConfig(port: number, config: (dir: string) => string): Promise<PrivateMosquitto> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mosquitto-'));
+    const broker = new PrivateMosquitto(port, dir);
+    writeFileSync(path.join(dir, 'mosquitto.conf'), config(dir));
+    await broker.restart();
+    return broker;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
