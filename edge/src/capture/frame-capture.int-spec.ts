@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveVideosDir } from '../detect/testing/read-frame';
-import { measureCaptureRate } from './capture-bench';
+import { measureCaptureRate } from '../../../scripts/bench/capture.bench';
 import type { CapturedFrame } from './capture.types';
 import { FrameCapture } from './frame-capture.service';
 import {

@@ -16,5 +16,3 @@ export type {
 } from './capture.types';
 export { DEFAULT_BACKOFF, backoffDelay } from './backoff';
 export type { BackoffOptions } from './backoff';
-export { measureCaptureRate } from './capture-bench';
-export type { CaptureRate, CaptureRateOptions } from './capture-bench';
