@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { subscriptions, topics, type NodeRef } from '@vigil/contracts';
 import { loadConfig } from '../apps/control-center/src/config/app-config';
 import { loadEdgeSettings, type EdgeSettings } from '../edge/src/agent/edge-settings';
-import { PrivateMosquitto } from '../edge/src/outbox/testing/private-mosquitto';
+import { PrivateMosquitto } from './support/private-mosquitto';
 import { CentreProcess } from './support/centre-process';
 import { ScratchDatabase } from './support/scratch-database';
 import { freePort, waitFor } from './support/services';

@@ -19,7 +19,7 @@ import { openDatabase } from '../../apps/control-center/src/database/database';
 import { EdgeSimulator, percentile, simulatedEvent } from '../../edge/src/simulator/edge-simulator';
 import { CentreProcess } from '../../test/support/centre-process';
 import { ScratchDatabase } from '../../test/support/scratch-database';
-import { PrivateMosquitto } from '../../edge/src/outbox/testing/private-mosquitto';
+import { PrivateMosquitto } from '../../test/support/private-mosquitto';
 import { uniqueId } from '../../test/support/services';
 import { cpuSecondsByName, cpuSecondsOf } from '../../test/support/process-cpu';
 
