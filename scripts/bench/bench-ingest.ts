@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import pino from 'pino';
 import { openDatabase } from '../../apps/control-center/src/database/database';
-import { EdgeSimulator, percentile, simulatedEvent } from '../../edge/src/simulator/edge-simulator';
+import { EdgeSimulator, percentile, simulatedEvent } from '../../edge/tools/simulator/edge-simulator';
 import { CentreProcess } from '../../test/support/centre-process';
 import { ScratchDatabase } from '../../test/support/scratch-database';
 import { PrivateMosquitto } from '../../test/support/private-mosquitto';

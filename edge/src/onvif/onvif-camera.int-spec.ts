@@ -7,7 +7,7 @@ import { Discovery } from 'onvif';
 import sharp from 'sharp';
 import { freePort } from '../../../test/support/services';
 import { resolveVideosDir } from '../detect/testing/read-frame';
-import { startVirtualCamera, type VirtualCamera } from '../virtual-camera/virtual-camera';
+import { startVirtualCamera, type VirtualCamera } from '../../tools/virtual-camera/virtual-camera';
 import { describeOnvifCamera, OnvifCameraClient } from './onvif-camera.client';
 import { OnvifError, OnvifErrorCode } from './onvif.errors';
 import { discoverOnvifDevices } from './ws-discovery.client';
