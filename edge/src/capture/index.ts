@@ -14,5 +14,5 @@ export type {
   RtspSource,
   RtspTransport,
 } from './capture.types';
-export { DEFAULT_BACKOFF, backoffDelay } from './backoff';
-export type { BackoffOptions } from './backoff';
+export { DEFAULT_BACKOFF, backoffDelay } from '../common/backoff';
+export type { BackoffOptions } from '../common/backoff';

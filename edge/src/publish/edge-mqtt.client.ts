@@ -10,7 +10,7 @@ import {
   type NodeRef,
   type NodeStatus,
 } from '@vigil/contracts';
-import { backoffDelay, type BackoffOptions } from '../capture/backoff';
+import { backoffDelay, type BackoffOptions } from '../common/backoff';
 import { redactUrl } from '../common/redact';
 
 export interface EdgeMqttOptions {
