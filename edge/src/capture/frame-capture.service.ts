@@ -1,4 +1,4 @@
-import { redactSecrets } from '../common/redact';
+import { redactSecrets } from '@vigil/common';
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay, validateBackoff } from '../common/backoff';
 import type {
   CaptureCause,

@@ -11,7 +11,7 @@ import {
   type NodeStatus,
 } from '@vigil/contracts';
 import { backoffDelay, type BackoffOptions } from '../common/backoff';
-import { redactUrl } from '../common/redact';
+import { redactUrl } from '@vigil/common';
 
 export interface EdgeMqttOptions {
   url: string;
