@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { keepOutput, killAndWait } from './child-output';
 import { freePort } from './services';
 
 export const MOSQUITTO_BIN = process.env.VIGIL_MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
@@ -77,12 +78,7 @@ export class PrivateMosquitto {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    const keep = (b: Buffer) => {
-      this.log.push(b.toString());
-      if (this.log.length > 200) this.log.splice(0, 50);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutput(child, this.log, 200);
     const deadline = Date.now() + 10_000;
     while (!(await accepts(this.port))) {
       if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${this.output}`);
@@ -95,11 +91,7 @@ export class PrivateMosquitto {
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
+    return killAndWait(child, signal);
   }
 
   async stop(): Promise<void> {
