@@ -24,12 +24,10 @@ export class PrivateMosquitto {
   /** `autosaveEveryChange: false` keeps persistence but saves every 60 s (a full dump per change is slow under load). */
   static async start(options: { autosaveEveryChange?: boolean; extra?: string[] } = {}): Promise<PrivateMosquitto> {
     const everyChange = options.autosaveEveryChange ?? true;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mosquitto-'));
-    const broker = new PrivateMosquitto(await freePort(), dir);
-    writeFileSync(
-      path.join(dir, 'mosquitto.conf'),
+    const port = await freePort();
+    return PrivateMosquitto.startWithConfig(port, (dir) =>
       [
-        `listener ${broker.port} 127.0.0.1`,
+        `listener ${port} 127.0.0.1`,
         'allow_anonymous true',
         'persistence true',
         `persistence_location ${dir}/`,
@@ -43,8 +41,6 @@ export class PrivateMosquitto {
         '',
       ].join('\n'),
     );
-    await broker.restart();
-    return broker;
   }
 
   /**
