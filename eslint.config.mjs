@@ -25,6 +25,17 @@ export default tseslint.config(
     },
   },
   {
+    // Benchmarks and tests drive the components from outside and share test/support: they may reach across folders
+    // (still never into a library's sources).
+    files: ['scripts/**/*.ts', '**/*.spec.ts', '**/*.int-spec.ts', '**/testing/**/*.ts', 'test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/libs/*/src/*', '**/libs/*/src'], message: 'Import shared code through its @vigil/* alias.' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',

@@ -22,6 +22,8 @@ const common = {
     '^@vigil/contracts/(.*)$': '<rootDir>/libs/contracts/src/$1',
     '^@vigil/geometry$': '<rootDir>/libs/geometry/src',
     '^@vigil/geometry/(.*)$': '<rootDir>/libs/geometry/src/$1',
+    '^@vigil/common$': '<rootDir>/libs/common/src',
+    '^@vigil/common/(.*)$': '<rootDir>/libs/common/src/$1',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };

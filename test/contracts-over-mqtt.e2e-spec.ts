@@ -1,8 +1,8 @@
-import { parseMessage, parseTopic, type ParseResult } from '@vigil/contracts';
+import { parseMessage, parseTopic, topics, type EdgeKind, type ParseResult } from '@vigil/contracts';
 import { loadFixtures } from '@vigil/contracts/testing/golden-fixtures';
 import pino from 'pino';
 import { detectProtocolVersion, MqttRepository } from '../apps/control-center/src/mqtt/mqtt.repository';
-import { EdgeMqttClient, topicFor } from '../edge/src/publish/edge-mqtt.client';
+import { EdgeMqttClient } from '../edge/src/publish/edge-mqtt.client';
 import { MOSQUITTO_URL, uniqueId, waitFor } from './support/services';
 
 // Edge and centre agree only through @vigil/contracts: every golden fixture goes out through the edge's topic
@@ -57,7 +57,7 @@ describe('contracts over a real Mosquitto', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(12);
     for (const f of fixtures) {
       const t = parseTopic(f.topic)!;
-      const topic = topicFor(t.kind as never, node, 'cameraId' in t ? t.cameraId : null);
+      const topic = topics.edge(t.kind as EdgeKind, { ...node, cameraId: 'cameraId' in t ? t.cameraId : null });
       await edge.publishRaw(topic, f.bytes);
     }
     await waitFor('all fixtures', () => received.length >= fixtures.length);

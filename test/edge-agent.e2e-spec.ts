@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import sharp from 'sharp';
 import { encodeMessage, parseMessages, topics, type EdgeConfigInput, type ParsedMessage } from '@vigil/contracts';
-import { startVirtualCamera, type VirtualCamera } from '../edge/src/virtual-camera/virtual-camera';
+import { startVirtualCamera, type VirtualCamera } from '../edge/tools/virtual-camera/virtual-camera';
 import { EdgeProcess } from './support/edge-process';
 import { MOSQUITTO_URL, uniqueId, waitFor } from './support/services';
 

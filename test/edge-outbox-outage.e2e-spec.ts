@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Outbox } from '../edge/src/outbox/outbox.store';
 import { CentreChecker } from '../edge/src/outbox/testing/centre-checker';
-import { PrivateMosquitto } from '../edge/src/outbox/testing/private-mosquitto';
+import { PrivateMosquitto } from './support/private-mosquitto';
 import { uniqueId, waitFor } from './support/services';
 
 // Delivery end to end through a real (private, persistent) Mosquitto: an edge process writes a stream through its

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeBatch, topics } from '@vigil/contracts';
 import mqtt from 'mqtt';
-import { EdgeSimulator, simulatedEvent } from '../edge/src/simulator/edge-simulator';
+import { EdgeSimulator, simulatedEvent } from '../edge/tools/simulator/edge-simulator';
 import { CentreProcess } from './support/centre-process';
 import { ScratchDatabase } from './support/scratch-database';
 import { MOSQUITTO_URL, uniqueId } from './support/services';

@@ -1,4 +1,4 @@
-import { EdgeSimulator } from '../edge/src/simulator/edge-simulator';
+import { EdgeSimulator } from '../edge/tools/simulator/edge-simulator';
 import { CentreProcess } from './support/centre-process';
 import { ScratchDatabase } from './support/scratch-database';
 import { MOSQUITTO_URL, uniqueId } from './support/services';

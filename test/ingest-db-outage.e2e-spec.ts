@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { EdgeSimulator } from '../edge/src/simulator/edge-simulator';
+import { EdgeSimulator } from '../edge/tools/simulator/edge-simulator';
 import { CentreProcess } from './support/centre-process';
 import { PrivatePostgres } from './support/private-postgres';
 import { MOSQUITTO_URL, uniqueId } from './support/services';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import mqtt from 'mqtt';
 import { encodeMessage, parseMessage, topics } from '@vigil/contracts';
-import { simulatedEvent } from '../edge/src/simulator/edge-simulator';
+import { simulatedEvent } from '../edge/tools/simulator/edge-simulator';
 import { CentreProcess } from './support/centre-process';
 import { ScratchDatabase } from './support/scratch-database';
 import { MOSQUITTO_URL, uniqueId } from './support/services';

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { keepOutput, killAndWait } from './child-output';
 import { freePort, MOSQUITTO_URL, uniqueId } from './services';
 
 const ROOT = join(__dirname, '..', '..');
@@ -58,12 +59,7 @@ export class CentreProcess {
       },
     );
     this.child = child;
-    const keep = (b: Buffer) => {
-      this.output.push(b.toString());
-      if (this.output.length > 500) this.output.splice(0, 100);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutput(child, this.output, 500);
     const exit: { code: number | null } = { code: null };
     child.once('exit', (code) => (exit.code = code ?? -1));
     const deadline = Date.now() + readyTimeoutMs;
@@ -87,11 +83,7 @@ export class CentreProcess {
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
+    return killAndWait(child, signal);
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { keepOutput, killAndWait } from './child-output';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -32,12 +33,7 @@ export class EdgeProcess {
       },
     );
     this.child = child;
-    const keep = (b: Buffer) => {
-      this.output.push(b.toString());
-      if (this.output.length > 2000) this.output.splice(0, 500);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutput(child, this.output, 2000);
   }
 
   get log(): string {
@@ -51,10 +47,6 @@ export class EdgeProcess {
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
+    return killAndWait(child, signal);
   }
 }

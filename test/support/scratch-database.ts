@@ -1,19 +1,19 @@
 import { Client } from 'pg';
 import { POSTGRES_URL, uniqueId } from './services';
 
-/** A throw-away database on the machine's PostgreSQL server, dropped after the test. */
+/**
+ * A throw-away database on the machine's PostgreSQL server (`VIGIL_TEST_PG_URL`, see services.ts), for one test file
+ * or benchmark, dropped afterwards. The one scratch database of every tier (int, e2e, benchmarks).
+ */
 export class ScratchDatabase {
   private constructor(
     readonly name: string,
     readonly url: string,
   ) {}
 
-  static async create(prefix = 'vigil_e2e'): Promise<ScratchDatabase> {
+  static async create(prefix = 'vigil_test'): Promise<ScratchDatabase> {
     const name = uniqueId(prefix).replace(/-/g, '_');
-    const admin = new Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
+    await admin((c) => c.query(`CREATE DATABASE ${name}`));
     const url = new URL(POSTGRES_URL);
     url.pathname = `/${name}`;
     return new ScratchDatabase(name, url.toString());
@@ -30,9 +30,17 @@ export class ScratchDatabase {
   }
 
   async drop(): Promise<void> {
-    const admin = new Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
-    await admin.end();
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`));
+  }
+}
+
+/** Runs `work` on a connection to the server's maintenance database, closed whatever happens. */
+async function admin(work: (c: Client) => Promise<unknown>): Promise<void> {
+  const c = new Client({ connectionString: POSTGRES_URL });
+  await c.connect();
+  try {
+    await work(c);
+  } finally {
+    await c.end();
   }
 }

@@ -6,7 +6,7 @@ import type { Detector } from '../detect/detector';
 import { detectEach } from '../detect/detect-each';
 import { DetectorError, DetectorErrorCode } from '../detect/detector.errors';
 import { describeOnvifCamera } from '../onvif';
-import { backoffDelay } from '../capture/backoff';
+import { backoffDelay } from '../common/backoff';
 import type { Logger } from 'pino';
 
 export interface CameraCredentials {

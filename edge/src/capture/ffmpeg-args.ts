@@ -1,4 +1,4 @@
-import { redactUrl, urlCredentials } from '../common/redact';
+import { redactUrl, urlCredentials } from '@vigil/common';
 import type { CaptureOutput, CaptureSource } from './capture.types';
 import type { DecoderSpec } from './decoder-process.types';
 

@@ -1,4 +1,4 @@
-import { redactSecrets } from '../common/redact';
+import { redactSecrets } from '@vigil/common';
 import { MAX_REASON_LENGTH, OutputSizeParser, describeExit, telltaleLine } from './ffmpeg-stderr.parser';
 
 // Real ffmpeg 5.1 stderr, captured from runs against the shared clips and a GStreamer RTSP server.

@@ -3,17 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveVideosDir } from '../detect/testing/read-frame';
-import { measureCaptureRate } from './capture-bench';
+import { measureCaptureRate } from '../../../scripts/bench/capture.bench';
+import { freePort } from '../../../test/support/services';
 import type { CapturedFrame } from './capture.types';
 import { FrameCapture } from './frame-capture.service';
-import {
-  childFfmpegPids,
-  closedPort,
-  memoryLogger,
-  recordStatuses,
-  sleep,
-  waitForStatus,
-} from './testing/capture-test.helpers';
+import { childFfmpegPids, memoryLogger, recordStatuses, sleep, waitForStatus } from './testing/capture-test.helpers';
 
 // Real ffmpeg 5.1 on the shared clips.
 const videos = resolveVideosDir();
@@ -182,7 +176,7 @@ describe('FrameCapture with real ffmpeg (files)', () => {
   });
 
   it('an unreachable RTSP camera: connection refused, retries, credentials in no status and no log line', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { logger, lines } = memoryLogger();
     const capture = track(
       new FrameCapture({

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { resolveVideosDir } from '../detect/testing/read-frame';
-import { type VirtualCamera, startVirtualCamera } from '../virtual-camera/virtual-camera';
+import { type VirtualCamera, startVirtualCamera } from '../../tools/virtual-camera/virtual-camera';
 import type { CapturedFrame, CaptureSource } from './capture.types';
 import { FrameCapture } from './frame-capture.service';
 import { childFfmpegPids, memoryLogger, recordStatuses, waitForStatus } from './testing/capture-test.helpers';

@@ -1,5 +1,5 @@
-import { redactSecrets } from '../common/redact';
-import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay, validateBackoff } from './backoff';
+import { redactSecrets } from '@vigil/common';
+import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay, validateBackoff } from '../common/backoff';
 import type {
   CaptureCause,
   CaptureCounters,

@@ -14,7 +14,5 @@ export type {
   RtspSource,
   RtspTransport,
 } from './capture.types';
-export { DEFAULT_BACKOFF, backoffDelay } from './backoff';
-export type { BackoffOptions } from './backoff';
-export { measureCaptureRate } from './capture-bench';
-export type { CaptureRate, CaptureRateOptions } from './capture-bench';
+export { DEFAULT_BACKOFF, backoffDelay } from '../common/backoff';
+export type { BackoffOptions } from '../common/backoff';

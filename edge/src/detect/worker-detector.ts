@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { createInputSlot, prepareInput, type Detector, type DetectorProvenance, type InputSlot } from './detector';
 import type { DetectorWorkerData, FromDetectorWorker, ToDetectorWorker } from './detector-worker.protocol';
 import { DetectorError, DetectorErrorCode } from './detector.errors';
-import { backoffDelay } from '../capture/backoff';
+import { backoffDelay } from '../common/backoff';
 import type { Detection, DetectorOptions, DetectTimings, RawFrame } from './detector.types';
 import { assertFrame } from './frame.preprocessor';
 import type { ModelManifest } from './model-manifest.schema';

@@ -1,5 +1,5 @@
 import { Cam, type CamProfile } from 'onvif';
-import { redactSecrets } from '../common/redact';
+import { redactSecrets } from '@vigil/common';
 import {
   selectDetectionProfile,
   selectMainProfile,

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Discovery } from 'onvif';
 import sharp from 'sharp';
+import { freePort } from '../../../test/support/services';
 import { resolveVideosDir } from '../detect/testing/read-frame';
-import { startVirtualCamera, type VirtualCamera } from '../virtual-camera/virtual-camera';
+import { startVirtualCamera, type VirtualCamera } from '../../tools/virtual-camera/virtual-camera';
 import { describeOnvifCamera, OnvifCameraClient } from './onvif-camera.client';
 import { OnvifError, OnvifErrorCode } from './onvif.errors';
 import { discoverOnvifDevices } from './ws-discovery.client';
@@ -35,15 +36,6 @@ function expectNoSecret(err: Error): void {
   expect(text).not.toContain(PASS);
   expect(text).not.toContain(encodeURIComponent(PASS));
   expect(text).not.toContain(USER);
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('ONVIF client against the virtual camera', () => {
@@ -195,7 +187,7 @@ describe('ONVIF client against the virtual camera', () => {
 
 describe('ONVIF client failures without a camera', () => {
   it('nothing listening: UNREACHABLE', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const err = await rejection(
       OnvifCameraClient.connect({
         xaddr: `http://127.0.0.1:${port}/onvif/device_service`,

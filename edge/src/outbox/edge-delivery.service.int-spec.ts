@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { parseMessage, topics, type ParseResult } from '@vigil/contracts';
+import { freePort, MOSQUITTO_URL } from '../../../test/support/services';
 import { EdgeDelivery } from './edge-delivery.service';
 import { Outbox } from './outbox.store';
 import { CentreChecker } from './testing/centre-checker';
@@ -14,7 +14,7 @@ import { cameraStatusItem, crossingItem, evidenceJpegItem, mixedItem } from './t
 // broker at all (a node that boots during an outage records and stops without hanging).
 jest.setTimeout(60_000);
 
-const MQTT_URL = process.env.VIGIL_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const MQTT_URL = MOSQUITTO_URL;
 const mqttOptions = { version: '0.1.0', configVersion: 3, cameras: ['cam-1'], protocolVersion: 'auto' as const };
 
 async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -114,10 +114,7 @@ describe('EdgeDelivery', () => {
   });
 
   it('records while no broker is reachable and stops without hanging, keeping everything for the next boot', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await freePort();
     const node = { siteId: 'offline-site', nodeId: 'node-1' };
     const delivery = EdgeDelivery.open({
       outbox: { dir, node },

@@ -4,9 +4,9 @@ import {
   EvidenceJpegHeaderSchema,
   MAX_EVIDENCE_BYTES,
   MESSAGES,
+  topics,
   type NodeRef,
 } from '@vigil/contracts';
-import { topicFor } from '../publish/edge-mqtt.client';
 import type { OutboxItem, OutboxKind } from './outbox.types';
 
 /** What the outbox stores for one message: everything but the (bootId, seq) it gets when first published. */
@@ -29,7 +29,7 @@ export interface PreparedEntry {
  */
 export function prepareEntry(item: OutboxItem, node: NodeRef, validationBootId: string, now: number): PreparedEntry {
   const ts = (item.kind === 'evidence_jpeg' ? item.header.ts : item.message.ts) ?? new Date(now).toISOString();
-  const topic = topicFor(item.kind, node, item.cameraId);
+  const topic = topics.edge(item.kind, { ...node, cameraId: item.cameraId });
   const retain = MESSAGES[item.kind].retained;
   let bodyObject: Record<string, unknown>;
   let image: Buffer | null = null;

@@ -10,6 +10,7 @@ import {
   type ParseResult,
   type ReplayRequest,
 } from '@vigil/contracts';
+import { backoffBase } from '../common/backoff';
 import type { LostSeqs, Outbox } from './outbox.store';
 import { noopOutboxLogger, type OutboxLogger, type PublishableEntry } from './outbox.types';
 
@@ -492,9 +493,12 @@ export class OutboxPublisher {
   }
 }
 
-/** Wait before resending an entry already sent `attempts` + 1 times: doubling from `afterMs`, capped at `maxMs`. */
+/**
+ * Wait before resending an entry already sent `attempts` + 1 times: doubling from `afterMs`, capped at `maxMs` (the
+ * edge's backoff, without jitter).
+ */
 export function resendDelay(attempts: number, afterMs: number, maxMs: number): number {
-  return Math.min(maxMs, afterMs * 2 ** Math.min(attempts, 30));
+  return backoffBase(attempts + 1, { initialMs: afterMs, maxMs, factor: 2, jitter: 0 });
 }
 
 function delay(ms: number): Promise<void> {

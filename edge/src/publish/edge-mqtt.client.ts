@@ -2,17 +2,16 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import {
   encodeMessage,
-  isEdgeNodeKind,
   subscriptions,
   topics,
-  type CameraRef,
   type EdgeCameraKind,
   type EdgeNodeKind,
   type MessageInputOf,
   type NodeRef,
   type NodeStatus,
 } from '@vigil/contracts';
-import { backoffDelay, type BackoffOptions } from '../capture/backoff';
+import { backoffDelay, type BackoffOptions } from '../common/backoff';
+import { redactUrl } from '@vigil/common';
 
 export interface EdgeMqttOptions {
   url: string;
@@ -148,7 +147,7 @@ export class EdgeMqttClient {
         };
         const onConnect = () => done();
         const onError = (err: Error) => done(err);
-        const onClose = () => done(new Error(`could not connect to ${redact(this.options.url)}`));
+        const onClose = () => done(new Error(`could not connect to ${redactUrl(this.options.url)}`));
         client.on('connect', onConnect);
         client.on('error', onError);
         client.on('close', onClose);
@@ -255,7 +254,7 @@ export class EdgeMqttClient {
 
   /** Publishes one contract message at QoS 1; retained where the contract says so. */
   async publish<K extends JsonEdgeKind>(kind: K, cameraId: string | null, message: MessageInputOf<K>): Promise<void> {
-    const topic = topicFor(kind, this.options.node, cameraId);
+    const topic = topics.edge(kind, { ...this.options.node, cameraId });
     const retain = kind === 'camera_status' || kind === 'node_status';
     await this.requireClient().publishAsync(topic, encodeMessage(kind, message), { qos: 1, retain });
   }
@@ -327,15 +326,4 @@ async function probeMqtt5(o: EdgeMqttOptions): Promise<4 | 5 | 'unreachable'> {
   });
   await probe.endAsync(true);
   return answer;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-export function topicFor(kind: EdgeNodeKind | EdgeCameraKind, node: NodeRef, cameraId: string | null): string {
-  if (isEdgeNodeKind(kind)) return topics.edgeNode(kind, node);
-  if (cameraId === null) throw new TypeError(`${kind} messages need a camera id`);
-  const ref: CameraRef = { ...node, cameraId };
-  return topics.edgeCamera(kind, ref);
 }

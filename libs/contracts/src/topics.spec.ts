@@ -34,6 +34,18 @@ describe('topics', () => {
     );
   });
 
+  it('builds an edge topic from the kind alone: the node for node kinds, the camera for camera kinds', () => {
+    const node = { siteId: 's', nodeId: 'n' };
+    for (const kind of EDGE_NODE_KINDS) {
+      expect(topics.edge(kind, { ...node, cameraId: 'ignored' })).toBe(topics.edgeNode(kind, node));
+    }
+    for (const kind of EDGE_CAMERA_KINDS) {
+      expect(topics.edge(kind, { ...node, cameraId: 'c' })).toBe(topics.edgeCamera(kind, { ...node, cameraId: 'c' }));
+      expect(() => topics.edge(kind, { ...node, cameraId: null })).toThrow(/need a camera id/);
+      expect(() => topics.edge(kind, node)).toThrow(/need a camera id/);
+    }
+  });
+
   it.each(['a/b', 'a+', '#', '', 'x'.repeat(65), ' cam'])('refuses the id %p', (bad) => {
     expect(() => topics.edgeNode('heartbeat', { siteId: bad, nodeId: 'n' })).toThrow(/siteId/);
     expect(() => topics.edgeCamera('event', { siteId: 's', nodeId: 'n', cameraId: bad })).toThrow(/cameraId/);

@@ -84,6 +84,15 @@ export const topics = {
   centre(kind: CentreKind, ref: NodeRef): string {
     return `${nodePrefix(CENTRE_ROOT, ref)}/${CENTRE_SUFFIX[kind]}`;
   },
+  /**
+   * An edge message's topic from its kind alone (outbox entries, stored items): the node's topic for a node-level
+   * kind, the camera's for a camera kind, which then needs `cameraId`.
+   */
+  edge(kind: EdgeKind, ref: NodeRef & { cameraId?: string | null }): string {
+    if (isEdgeNodeKind(kind)) return topics.edgeNode(kind, ref);
+    if (ref.cameraId === undefined || ref.cameraId === null) throw new TypeError(`${kind} messages need a camera id`);
+    return topics.edgeCamera(kind, { siteId: ref.siteId, nodeId: ref.nodeId, cameraId: ref.cameraId });
+  },
 };
 
 /** Subscription filters. The centre hears every edge; an edge hears only what the centre sends to it. */

@@ -8,21 +8,10 @@ export function createLogger(level: string, name = 'control-center'): Logger {
     name,
     level,
     // Credentials can reach log objects through fields and headers; cut them at the source (URLs go through
-    // redactUrl before they are logged).
+    // redactUrl of @vigil/common before they are logged).
     redact: {
       paths: ['password', '*.password', 'req.headers.authorization', 'req.headers.cookie'],
       censor: '[redacted]',
     },
   });
-}
-
-/** Removes user-info from a URL before it is logged or returned. */
-export function redactUrl(url: string | undefined): string | undefined {
-  if (!url || !URL.canParse(url)) return url;
-  const u = new URL(url);
-  if (u.username || u.password) {
-    u.username = '***';
-    u.password = '';
-  }
-  return u.toString();
 }

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
 import { ConfigError, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
@@ -42,5 +46,64 @@ describe('loadConfig', () => {
     }
     expect(message).toContain('DATABASE_URL');
     expect(message).not.toContain('hunter2');
+  });
+
+  describe('secrets from files (Docker/Compose secrets)', () => {
+    let dir: string;
+    const secret = (name: string, content: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, content);
+      return file;
+    };
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'vigil-config-'))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads MQTT_PASSWORD_FILE without its line end', () => {
+      const cfg = loadConfig({ MQTT_PASSWORD_FILE: secret('mqtt', 's3cret\n') });
+      expect(cfg.mqtt.password).toBe('s3cret');
+    });
+
+    it('puts DATABASE_PASSWORD_FILE into DATABASE_URL so that pg reads it back unchanged', () => {
+      const password = 'p@ss:w/rd%41#?';
+      const cfg = loadConfig({
+        DATABASE_URL: 'postgres://vigil@timescaledb:5432/vigil',
+        DATABASE_PASSWORD_FILE: secret('db', `${password}\n`),
+      });
+      const client = new Client({ connectionString: cfg.database.url });
+      expect({ user: client.user, password: client.password, host: client.host, database: client.database }).toEqual({
+        user: 'vigil',
+        password,
+        host: 'timescaledb',
+        database: 'vigil',
+      });
+    });
+
+    it.each([
+      ['a missing file', () => ({ MQTT_PASSWORD_FILE: join(dir, 'absent') }), /MQTT_PASSWORD_FILE: cannot read/],
+      ['an empty file', () => ({ MQTT_PASSWORD_FILE: secret('empty', '\n') }), /MQTT_PASSWORD_FILE: .* is empty/],
+      [
+        'both MQTT_PASSWORD and MQTT_PASSWORD_FILE',
+        () => ({ MQTT_PASSWORD: 'x', MQTT_PASSWORD_FILE: secret('mqtt', 'y') }),
+        /MQTT_PASSWORD_FILE: give MQTT_PASSWORD or MQTT_PASSWORD_FILE, not both/,
+      ],
+      [
+        'a database password file without DATABASE_URL',
+        () => ({ DATABASE_PASSWORD_FILE: secret('db', 'x') }),
+        /DATABASE_PASSWORD_FILE: needs DATABASE_URL/,
+      ],
+      [
+        'a database password in both places',
+        () => ({ DATABASE_URL: 'postgres://u:inline@db/v', DATABASE_PASSWORD_FILE: secret('db', 'x') }),
+        /DATABASE_PASSWORD_FILE: DATABASE_URL already has a password/,
+      ],
+    ])('refuses %s, naming the variable', (_what, env, message) => {
+      expect(() => loadConfig(env())).toThrow(ConfigError);
+      expect(() => loadConfig(env())).toThrow(message);
+    });
+
+    it('never echoes the content of a secret file', () => {
+      const env = { MQTT_PASSWORD: 'x', MQTT_PASSWORD_FILE: secret('mqtt', 'hunter2') };
+      expect(() => loadConfig(env)).toThrow(/^(?![\s\S]*hunter2)/);
+    });
   });
 });

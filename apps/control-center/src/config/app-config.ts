@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -21,6 +22,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PostgreSQL or TimescaleDB server; absent = embedded PGlite with TimescaleDB under DATA_DIR. */
   DATABASE_URL: optionalUrl(/^postgres(ql)?:$/, 'postgres://user@host:5432/vigil'),
+  /** File holding the database password (a Docker/Compose secret), put into DATABASE_URL. */
+  DATABASE_PASSWORD_FILE: optionalPath(),
   DATA_DIR: z.string().min(1).default('.data'),
   /** Local port of the embedded database's socket (0 = any free port). */
   EMBEDDED_DB_PORT: port(0),
@@ -30,6 +33,8 @@ const EnvSchema = z.object({
   MQTT_EMBEDDED_HOST: z.string().min(1).default('127.0.0.1'),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
+  /** File holding the broker password (a Docker/Compose secret), instead of MQTT_PASSWORD. */
+  MQTT_PASSWORD_FILE: optionalPath(),
   /** Stable client id so the broker keeps this instance's persistent session across restarts. */
   MQTT_CLIENT_ID: IdLike().default(`vigil-centre-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`),
   /** Shared-subscription group (external broker only) so several centre instances split the load. */
@@ -44,6 +49,14 @@ const EnvSchema = z.object({
   DEAD_LETTER_MAX_ROWS: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   MAINTENANCE_INTERVAL_S: z.coerce.number().int().min(5).max(86_400).default(60),
 });
+
+function optionalPath() {
+  return z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v))
+    .optional();
+}
 
 function IdLike() {
   return z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
@@ -87,16 +100,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration, refusing to start:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  const databaseUrl = withDatabasePassword(e.DATABASE_URL, e.DATABASE_PASSWORD_FILE, problems);
+  let mqttPassword = e.MQTT_PASSWORD;
+  if (e.MQTT_PASSWORD_FILE !== undefined) {
+    if (mqttPassword !== undefined)
+      problems.push('MQTT_PASSWORD_FILE: give MQTT_PASSWORD or MQTT_PASSWORD_FILE, not both');
+    else mqttPassword = readSecretFile('MQTT_PASSWORD_FILE', e.MQTT_PASSWORD_FILE, problems);
+  }
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid configuration, refusing to start:\n  ${problems.join('\n  ')}`);
   return {
     env: e.NODE_ENV,
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
-    database: { url: e.DATABASE_URL, dataDir: resolve(e.DATA_DIR), embeddedPort: e.EMBEDDED_DB_PORT },
+    database: { url: databaseUrl, dataDir: resolve(e.DATA_DIR), embeddedPort: e.EMBEDDED_DB_PORT },
     mqtt: {
       url: e.MQTT_URL,
       embedded: { host: e.MQTT_EMBEDDED_HOST, port: e.MQTT_EMBEDDED_PORT },
       username: e.MQTT_USERNAME,
-      password: e.MQTT_PASSWORD,
+      password: mqttPassword,
       clientId: e.MQTT_CLIENT_ID,
       shareGroup: e.MQTT_SHARE_GROUP,
     },
@@ -110,6 +133,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     maintenanceIntervalS: e.MAINTENANCE_INTERVAL_S,
   };
+}
+
+/** A secret file's content without its line end; a problem (naming the file, never the content) if unreadable. */
+function readSecretFile(variable: string, file: string, problems: string[]): string | undefined {
+  try {
+    const value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    if (value === '') problems.push(`${variable}: ${file} is empty`);
+    return value;
+  } catch (err) {
+    problems.push(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+/** DATABASE_URL with the password of DATABASE_PASSWORD_FILE, so the URL itself can sit in a compose file. */
+function withDatabasePassword(
+  url: string | undefined,
+  file: string | undefined,
+  problems: string[],
+): string | undefined {
+  if (file === undefined) return url;
+  if (url === undefined) {
+    problems.push('DATABASE_PASSWORD_FILE: needs DATABASE_URL (the embedded database has no password)');
+    return url;
+  }
+  const parsed = new URL(url);
+  if (parsed.password !== '') {
+    problems.push('DATABASE_PASSWORD_FILE: DATABASE_URL already has a password, give it in one place only');
+    return url;
+  }
+  const password = readSecretFile('DATABASE_PASSWORD_FILE', file, problems);
+  if (password === undefined) return url;
+  // pg decodes the userinfo with decodeURIComponent: encode every reserved character, "%" included.
+  parsed.password = encodeURIComponent(password);
+  return parsed.href;
 }
 
 /** Names of the variables, for the README's configuration table test. */

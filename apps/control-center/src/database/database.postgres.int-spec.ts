@@ -7,7 +7,7 @@ import { IngestRepository } from './repositories/ingest.repository';
 import { PARTITIONED_TABLES, partitionName, utcDay } from './repositories/partition.repository';
 import { databaseContract, flowMap, flowScenario, silentLogger, utcDayStart } from './testing/database-contract';
 import { countItems, eventItems } from './testing/ingest-items';
-import { ScratchPostgres } from './testing/scratch-postgres';
+import { ScratchDatabase } from '../../../../test/support/scratch-database';
 
 jest.setTimeout(60_000);
 
@@ -15,11 +15,11 @@ const DAY = 86_400_000;
 
 /** Plain PostgreSQL 15 (the machine's server, no TimescaleDB): native partitions, rollups kept by the service. */
 describe('database on plain PostgreSQL', () => {
-  let scratch: ScratchPostgres;
+  let scratch: ScratchDatabase;
   let db: Database;
 
   beforeAll(async () => {
-    scratch = await ScratchPostgres.create();
+    scratch = await ScratchDatabase.create();
     db = await openDatabase({ url: scratch.url, dataDir: '/nonexistent', logger: silentLogger });
   });
 
@@ -119,7 +119,7 @@ describe('database on plain PostgreSQL', () => {
   });
 
   it('lets two centres start on the same empty database at once: each migration is applied once', async () => {
-    const fresh = await ScratchPostgres.create();
+    const fresh = await ScratchDatabase.create();
     try {
       const [a, b] = await Promise.all([
         openDatabase({ url: fresh.url, dataDir: '/nonexistent', logger: silentLogger }),

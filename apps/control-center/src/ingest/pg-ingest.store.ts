@@ -1,4 +1,4 @@
-import { topics, type EdgeCameraKind, type EdgeNodeKind } from '@vigil/contracts';
+import { topics } from '@vigil/contracts';
 import {
   IngestStore,
   type CommitResult,
@@ -29,21 +29,11 @@ function envelope(item: IngestItem): { bootId: string; seq?: number } {
   return m.header ?? { bootId: m.bootId ?? '', seq: m.seq };
 }
 
-/** The topic an item came from (rebuilt from its identity), for the dead letter of a message the tables refuse. */
-function topicOf(item: IngestItem): string {
-  return item.cameraId
-    ? topics.edgeCamera(item.kind as EdgeCameraKind, {
-        siteId: item.siteId,
-        nodeId: item.nodeId,
-        cameraId: item.cameraId,
-      })
-    : topics.edgeNode(item.kind as EdgeNodeKind, { siteId: item.siteId, nodeId: item.nodeId });
-}
-
 function rejectedToDeadLetter(r: RejectedItem): DeadLetterInput {
   const m = r.item.message as { header?: unknown };
   const payload = Buffer.from(JSON.stringify(m.header ?? r.item.message), 'utf8');
-  return { topic: topicOf(r.item), code: r.code, path: null, reason: r.reason, payload, receivedAt: r.item.receivedAt };
+  const topic = topics.edge(r.item.kind, r.item);
+  return { topic, code: r.code, path: null, reason: r.reason, payload, receivedAt: r.item.receivedAt };
 }
 
 interface StreamWork {

@@ -1,7 +1,8 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Writable } from 'node:stream';
 import { subscriptions } from '@vigil/contracts';
-import { redactUrl, type Logger } from '../common/logger';
+import { redactUrl } from '@vigil/common';
+import type { Logger } from '../common/logger';
 
 export interface IncomingMqttMessage {
   topic: string;

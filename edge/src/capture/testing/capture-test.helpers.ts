@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { CaptureStatus } from '../capture.types';
@@ -44,15 +43,6 @@ export function memoryLogger(): { logger: pino.Logger; lines: string[] } {
     },
   });
   return { logger: pino({ level: 'debug' }, sink), lines };
-}
-
-/** A loopback TCP port with nothing listening (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** ffmpeg processes that are children of this (jest worker) process; every test must leave none behind. */

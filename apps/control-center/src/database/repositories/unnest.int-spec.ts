@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { POSTGRES_ADMIN_URL } from '../testing/scratch-postgres';
+import { POSTGRES_URL } from '../../../../../test/support/services';
 import { ColumnBatch, arrayLiteral, type Cell } from './unnest';
 
 /** The array literals ColumnBatch builds, read back by the real PostgreSQL 15 server: every cell as it went in. */
@@ -7,7 +7,7 @@ describe('ColumnBatch literals on PostgreSQL', () => {
   let pg: Client;
 
   beforeAll(async () => {
-    pg = new Client({ connectionString: POSTGRES_ADMIN_URL });
+    pg = new Client({ connectionString: POSTGRES_URL });
     await pg.connect();
   });
 

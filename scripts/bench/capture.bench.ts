@@ -1,5 +1,5 @@
-import type { FitMode } from './capture.types';
-import { FrameCapture } from './frame-capture.service';
+import type { FitMode } from '../../edge/src/capture/capture.types';
+import { FrameCapture } from '../../edge/src/capture/frame-capture.service';
 
 export interface CaptureRateOptions {
   clip: string;
@@ -26,7 +26,7 @@ export interface CaptureRate {
 
 /**
  * Decodes a clip through the real capture path as fast as possible (no real-time pacing) with a consumer that takes
- * every frame at once, and reports frames/s. For benchmarks (scripts/bench-edge.ts); start-up time is included, as
+ * every frame at once, and reports frames/s. For benchmarks (scripts/bench/bench-edge.ts); start-up time is included, as
  * it is in a real camera restart.
  */
 export async function measureCaptureRate(options: CaptureRateOptions): Promise<CaptureRate> {

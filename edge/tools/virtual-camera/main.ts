@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startVirtualCamera, type RtspTransport } from './virtual-camera';
 
-const USAGE = `Usage: tsx edge/src/virtual-camera/main.ts --clip <video file> [options]
+const USAGE = `Usage: tsx edge/tools/virtual-camera/main.ts --clip <video file> [options]
 
   --clip <file>             video served as the camera picture (looped at real time)
   --port <n>                ONVIF HTTP port (default: any free port)

@@ -1,5 +1,5 @@
 /**
- * Ingest benchmark: `npm run bench:ingest` (tsx scripts/bench-ingest.ts [--events N] [--devices N] [--rate N]
+ * Ingest benchmark: `npm run bench:ingest` (tsx scripts/bench/bench-ingest.ts [--events N] [--devices N] [--rate N]
  * [--batch N] [--modes batched,overload,single] [--repeat N] [--flavours server,embedded] [--no-write]).
  *
  * Simulated edges -> real Mosquitto (the machine's, 127.0.0.1:1883) -> the control centre as a child process ->
@@ -15,13 +15,13 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import pino from 'pino';
-import { openDatabase } from '../apps/control-center/src/database/database';
-import { EdgeSimulator, percentile, simulatedEvent } from '../edge/src/simulator/edge-simulator';
-import { CentreProcess } from '../test/support/centre-process';
-import { ScratchDatabase } from '../test/support/scratch-database';
-import { PrivateMosquitto } from '../edge/src/outbox/testing/private-mosquitto';
-import { uniqueId } from '../test/support/services';
-import { cpuSecondsByName, cpuSecondsOf } from '../test/support/process-cpu';
+import { openDatabase } from '../../apps/control-center/src/database/database';
+import { EdgeSimulator, percentile, simulatedEvent } from '../../edge/tools/simulator/edge-simulator';
+import { CentreProcess } from '../../test/support/centre-process';
+import { ScratchDatabase } from '../../test/support/scratch-database';
+import { PrivateMosquitto } from '../../test/support/private-mosquitto';
+import { uniqueId } from '../../test/support/services';
+import { cpuSecondsByName, cpuSecondsOf } from '../../test/support/process-cpu';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -357,7 +357,7 @@ async function main(): Promise<void> {
     ].join('\n');
     console.log(md);
     if (write) {
-      const file = path.join(__dirname, '..', 'BENCHMARKS.md');
+      const file = path.join(__dirname, '..', '..', 'BENCHMARKS.md');
       if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n');
       appendFileSync(file, md);
     }

@@ -1,5 +1,5 @@
 /**
- * Edge pipeline throughput against the bare model, for `npm run bench:edge` (scripts/bench-edge.ts).
+ * Edge pipeline throughput against the bare model, for `npm run bench:edge` (scripts/bench/bench-edge.ts).
  *
  * A "block" is a run of N frames through one path; blocks of the path under test and of its baseline alternate
  * (the order flipping every round), so each pair runs seconds apart under the same load from other work on this
@@ -18,20 +18,20 @@ import { performance } from 'node:perf_hooks';
 import type { EdgeConfig } from '@vigil/contracts';
 import type { Tensor } from 'onnxruntime-node';
 
-import { measureCaptureRate } from '../capture/capture-bench';
-import type { CapturedFrame } from '../capture/capture.types';
-import { FrameCapture } from '../capture/frame-capture.service';
-import { detectEach } from '../detect/detect-each';
-import { loadDetector, type Detector, type OnnxDetector } from '../detect/detector';
-import type { Detection, RawFrame } from '../detect/detector.types';
-import { WorkerDetector } from '../detect/worker-detector';
-import { loadManifest, resolveModelsDir } from '../detect/model-manifest.loader';
-import { Outbox } from '../outbox/outbox.store';
-import type { OutboxItem } from '../outbox/outbox.types';
-import { RulesEngine } from '../rules/rules-engine';
-import type { RuleMessage } from '../rules/rules.types';
-import { ByteTracker, DEFAULT_BYTE_TRACKER_OPTIONS } from '../track';
-import { childrenRss } from './testing/process-rss';
+import { measureCaptureRate } from './capture.bench';
+import type { CapturedFrame } from '../../edge/src/capture/capture.types';
+import { FrameCapture } from '../../edge/src/capture/frame-capture.service';
+import { detectEach } from '../../edge/src/detect/detect-each';
+import { loadDetector, type Detector, type OnnxDetector } from '../../edge/src/detect/detector';
+import type { Detection, RawFrame } from '../../edge/src/detect/detector.types';
+import { WorkerDetector } from '../../edge/src/detect/worker-detector';
+import { loadManifest, resolveModelsDir } from '../../edge/src/detect/model-manifest.loader';
+import { Outbox } from '../../edge/src/outbox/outbox.store';
+import type { OutboxItem } from '../../edge/src/outbox/outbox.types';
+import { RulesEngine } from '../../edge/src/rules/rules-engine';
+import type { RuleMessage } from '../../edge/src/rules/rules.types';
+import { ByteTracker, DEFAULT_BYTE_TRACKER_OPTIONS } from '../../edge/src/track';
+import { childrenRss } from './process-rss';
 
 export interface BlockOptions {
   /** Alternating pairs of blocks. Default 4. */

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { keepOutput, killAndWait } from './child-output';
+import { freePort } from './services';
 
 export const MOSQUITTO_BIN = process.env.VIGIL_MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 
@@ -22,12 +24,10 @@ export class PrivateMosquitto {
   /** `autosaveEveryChange: false` keeps persistence but saves every 60 s (a full dump per change is slow under load). */
   static async start(options: { autosaveEveryChange?: boolean; extra?: string[] } = {}): Promise<PrivateMosquitto> {
     const everyChange = options.autosaveEveryChange ?? true;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mosquitto-'));
-    const broker = new PrivateMosquitto(await freePort(), dir);
-    writeFileSync(
-      path.join(dir, 'mosquitto.conf'),
+    const port = await freePort();
+    return PrivateMosquitto.startWithConfig(port, (dir) =>
       [
-        `listener ${broker.port} 127.0.0.1`,
+        `listener ${port} 127.0.0.1`,
         'allow_anonymous true',
         'persistence true',
         `persistence_location ${dir}/`,
@@ -41,6 +41,16 @@ export class PrivateMosquitto {
         '',
       ].join('\n'),
     );
+  }
+
+  /**
+   * A broker on a configuration of the caller's (e.g. a deployment's, adapted to free ports and local paths),
+   * written into a fresh folder that `config(dir)` may also put files in; resolves once `port` accepts connections.
+   */
+  static async startWithConfig(port: number, config: (dir: string) => string): Promise<PrivateMosquitto> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mosquitto-'));
+    const broker = new PrivateMosquitto(port, dir);
+    writeFileSync(path.join(dir, 'mosquitto.conf'), config(dir));
     await broker.restart();
     return broker;
   }
@@ -64,12 +74,7 @@ export class PrivateMosquitto {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    const keep = (b: Buffer) => {
-      this.log.push(b.toString());
-      if (this.log.length > 200) this.log.splice(0, 50);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    keepOutput(child, this.log, 200);
     const deadline = Date.now() + 10_000;
     while (!(await accepts(this.port))) {
       if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${this.output}`);
@@ -82,25 +87,13 @@ export class PrivateMosquitto {
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
+    return killAndWait(child, signal);
   }
 
   async stop(): Promise<void> {
     await this.kill('SIGTERM');
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function accepts(port: number): Promise<boolean> {

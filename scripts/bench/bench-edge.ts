@@ -1,5 +1,5 @@
 /**
- * Edge benchmarks: `npm run bench:edge` (tsx scripts/bench-edge.ts [options]). Every figure is reported next to a
+ * Edge benchmarks: `npm run bench:edge` (tsx scripts/bench/bench-edge.ts [options]). Every figure is reported next to a
  * baseline measured in the same run (BRIEF §9: this machine is shared and noisy; the ratios are the point).
  *
  * Parts (all by default; `--only detect,pipeline,full,agent,counting,outbox` selects):
@@ -8,7 +8,7 @@
  *             twice: frames at the clip's size (resized in TS) and frames ffmpeg already scaled to the letterbox size.
  *   pipeline  issue 4, per model and clip: capture (FrameCapture, file source looping, not paced, scaled by ffmpeg to
  *             fit the model input, newest frame wins) → pre-process → inference → decode, in blocks alternating with
- *             bare session.run blocks on frames of the same capture (edge/src/agent/pipeline.bench.ts).
+ *             bare session.run blocks on frames of the same capture (scripts/bench/pipeline.bench.ts).
  *   full      issue 5, YOLOX-nano: capture → detect → track → rules → outbox vs capture → detect, alternating blocks;
  *             per-frame ms of track, rules and outbox.
  *   agent     issue 4: the real edge CLI with 1, 2, 4, 8 file cameras (real time, 10 detections/s; detector sessions
@@ -34,21 +34,21 @@ import { performance } from 'node:perf_hooks';
 import { EdgeConfigSchema, type EdgeConfig } from '@vigil/contracts';
 import type { Tensor } from 'onnxruntime-node';
 
-import { benchAgentRss, type AgentRssResult, type AgentRssRun } from '../edge/src/agent/agent-rss.bench';
+import { benchAgentRss, type AgentRssResult, type AgentRssRun } from './agent-rss.bench';
 import {
   benchCapturePipeline,
   benchFullPipeline,
   type CapturePipelineResult,
   type FullPipelineResult,
-} from '../edge/src/agent/pipeline.bench';
-import { loadDetector, type OnnxDetector } from '../edge/src/detect/detector';
-import { defaultIntraOpThreads } from '../edge/src/detect/inference-threads';
-import type { RawFrame } from '../edge/src/detect/detector.types';
-import { findRepoRoot, loadManifest, resolveModelsDir } from '../edge/src/detect/model-manifest.loader';
-import { computeGeometry } from '../edge/src/detect/letterbox';
-import { probeSize, readFrames, resolveVideosDir } from '../edge/src/detect/testing/read-frame';
-import { benchEvidence, type EvidenceBenchResult } from '../edge/src/evidence/evidence.bench';
-import { benchOutbox, type OutboxBenchResult } from '../edge/src/outbox/outbox.bench';
+} from './pipeline.bench';
+import { loadDetector, type OnnxDetector } from '../../edge/src/detect/detector';
+import { defaultIntraOpThreads } from '../../edge/src/detect/inference-threads';
+import type { RawFrame } from '../../edge/src/detect/detector.types';
+import { findRepoRoot, loadManifest, resolveModelsDir } from '../../edge/src/detect/model-manifest.loader';
+import { computeGeometry } from '../../edge/src/detect/letterbox';
+import { probeSize, readFrames, resolveVideosDir } from '../../edge/src/detect/testing/read-frame';
+import { benchEvidence, type EvidenceBenchResult } from './evidence.bench';
+import { benchOutbox, type OutboxBenchResult } from './outbox.bench';
 import {
   COUNTING_CLIP,
   countCrossings,
@@ -57,7 +57,7 @@ import {
   loadCountingGroundTruth,
   unmatchedCrossings,
   type DirectionTotals,
-} from '../edge/src/rules/counting-accuracy.harness';
+} from '../../edge/src/rules/counting-accuracy.harness';
 
 const PARTS = ['detect', 'pipeline', 'full', 'agent', 'counting', 'outbox'] as const;
 type Part = (typeof PARTS)[number];

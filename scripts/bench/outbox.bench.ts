@@ -1,7 +1,7 @@
 /**
  * Outbox write throughput with realistic payloads (the intersection mix of outbox-messages.ts: crossings, per-minute
  * counts, events with model provenance, heartbeats). For `npm run bench:edge`; also runnable alone:
- * `tsx edge/src/outbox/outbox.bench.ts [messages]`.
+ * `tsx scripts/bench/outbox.bench.ts [messages]`.
  *
  * Measured on a directory of the real disk (os.tmpdir() unless `dir` is given: tmpfs would make fsync free).
  */
@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Outbox } from './outbox.store';
-import type { OutboxItem } from './outbox.types';
-import { mixedItem } from './testing/outbox-messages';
+import { Outbox } from '../../edge/src/outbox/outbox.store';
+import type { OutboxItem } from '../../edge/src/outbox/outbox.types';
+import { mixedItem } from '../../edge/src/outbox/testing/outbox-messages';
 
 export interface OutboxBenchOptions {
   /** Messages per measurement. Default 3000. */

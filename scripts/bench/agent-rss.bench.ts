@@ -1,5 +1,5 @@
 /**
- * Memory of a realistic edge agent per camera, for `npm run bench:edge` (scripts/bench-edge.ts).
+ * Memory of a realistic edge agent per camera, for `npm run bench:edge` (scripts/bench/bench-edge.ts).
  *
  * The real CLI (`edge/src/main.ts --config`, started through tsx as `npm run start:edge` and the e2e tests start it)
  * runs with N file cameras (looping, paced in real time like live cameras, 10 detections/s each), each with a
@@ -16,8 +16,8 @@ import { parseMessages, type EdgeConfigInput } from '@vigil/contracts';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 
-import { findRepoRoot } from '../detect/model-manifest.loader';
-import { childrenRss, processRss } from './testing/process-rss';
+import { findRepoRoot } from '../../edge/src/detect/model-manifest.loader';
+import { childrenRss, processRss } from './process-rss';
 
 /** One agent process: that many cameras, and detector sessions fixed in its settings or (absent) sized by the agent. */
 export interface AgentRunSpec {

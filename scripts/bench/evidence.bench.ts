@@ -1,13 +1,13 @@
 /**
  * Evidence rendering cost on a real frame (opencv_vtest.avi at 10 s, 768x576, three persons blurred, one privacy
  * zone, the van boxed), and on a 1920x1080 frame scaled from it. For `npm run bench:edge`; also runnable alone:
- * `tsx edge/src/evidence/evidence.bench.ts`.
+ * `tsx scripts/bench/evidence.bench.ts`.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readFrames, resolveVideosDir } from '../detect/testing/read-frame';
-import type { RawFrame } from '../detect/detector.types';
-import { renderEvidence, type EvidenceRenderRequest } from './evidence.renderer';
+import { readFrames, resolveVideosDir } from '../../edge/src/detect/testing/read-frame';
+import type { RawFrame } from '../../edge/src/detect/detector.types';
+import { renderEvidence, type EvidenceRenderRequest } from '../../edge/src/evidence/evidence.renderer';
 
 export interface EvidenceBenchResult {
   /** Median wall time of one render (mask + encode + size check), per frame size. */

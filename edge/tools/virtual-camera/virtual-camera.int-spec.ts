@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { resolveVideosDir } from '../detect/testing/read-frame';
+import { resolveVideosDir } from '../../src/detect/testing/read-frame';
 import { startVirtualCamera, type VirtualCamera } from './virtual-camera';
 
 const execFileAsync = promisify(execFile);
