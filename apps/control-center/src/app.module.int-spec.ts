@@ -12,7 +12,7 @@ import { AppModule } from './app.module';
 import { loadConfig } from './config/app-config';
 import { DATABASE } from './database/database.tokens';
 import type { Database } from './database/database.types';
-import { ScratchPostgres } from './database/testing/scratch-postgres';
+import { ScratchDatabase } from '../../../test/support/scratch-database';
 import { EventBus } from './events/event-bus';
 import type { EventMap } from './events/event-map';
 import { IngestService } from './ingest/ingest.service';
@@ -29,11 +29,11 @@ const MQTT_URL = process.env.VIGIL_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 // load; the e2e tests run it in the real process): start-up and shutdown order, and that nothing ingest holds is
 // lost when the application closes.
 describe('AppModule lifecycle', () => {
-  let scratch: ScratchPostgres;
+  let scratch: ScratchDatabase;
   let dataDir: string;
 
   beforeAll(async () => {
-    scratch = await ScratchPostgres.create();
+    scratch = await ScratchDatabase.create();
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-app-'));
   });
 
