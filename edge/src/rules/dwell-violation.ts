@@ -101,7 +101,10 @@ interface Violation {
   placeBox: Box;
   /** The latest box seen in place. */
   box: Box;
+  /** Monotonic rule time of the dwell start (dwell and durations are measured on it). */
   startedAtMs: number;
+  /** Wall-clock time of the dwell start, as the clock read when the violation started: `startedAt` of every message. */
+  startedAtWallMs: number;
   lastSeenMs: number;
   awaySinceMs: number | null;
   lastEmitMs: number;
@@ -117,6 +120,11 @@ export type EndReason = NonNullable<EventBody['endReason']>;
 export interface ViolationDeps {
   newId: IdFactory;
   model: () => ModelProvenance;
+  /**
+   * Wall-clock time of a rule time. Rules step on a monotonic clock (a wall-clock step must not create, inflate or
+   * freeze a dwell); the schedule and message timestamps are wall-clock. Identity when both are the same clock.
+   */
+  wallOf?: (ruleMs: number) => number;
 }
 
 /** Summary of an active violation, for diagnostics and tests. */
@@ -161,6 +169,10 @@ export class DwellViolationRule {
     return this.rule.id;
   }
 
+  private wallOf(ruleMs: number): number {
+    return this.deps.wallOf ? this.deps.wallOf(ruleMs) : ruleMs;
+  }
+
   /** New dwell, classes or schedule for the same zone: in-progress state is kept. */
   reconfigure(rule: DwellRuleConfig): void {
     this.rule = rule;
@@ -196,7 +208,7 @@ export class DwellViolationRule {
     const { tMs } = frame;
     this.lastFrameMs = tMs;
     const out: RuleOutput = { messages: [], evidence: [] };
-    if (!this.schedule.isActive(tMs)) {
+    if (!this.schedule.isActive(this.wallOf(tMs))) {
       out.messages.push(...this.endAll('schedule_ended', tMs));
       this.scheduleSinceMs = null;
       return out;
@@ -323,6 +335,7 @@ export class DwellViolationRule {
       placeBox: track.box,
       box: track.box,
       startedAtMs,
+      startedAtWallMs: this.wallOf(startedAtMs),
       lastSeenMs: tMs,
       awaySinceMs: null,
       lastEmitMs: tMs,
@@ -337,7 +350,7 @@ export class DwellViolationRule {
       eventId: v.eventId,
       ruleId: this.rule.id,
       kind: this.kind,
-      frameMs: tMs,
+      frameMs: this.wallOf(tMs),
       trackId: track.id,
       objectClass: track.cls,
       box: clampBox(track.box),
@@ -377,6 +390,8 @@ export class DwellViolationRule {
     endedAtMs: number | null = null,
   ): RuleMessage {
     const until = endedAtMs ?? tMs;
+    // Durations on the monotonic rule clock; `endedAt` follows from them, so endedAt - startedAt is the dwell.
+    const dwellMs = Math.max(0, until - v.startedAtMs);
     const body: EventBody = {
       eventId: v.eventId,
       phase,
@@ -388,15 +403,15 @@ export class DwellViolationRule {
       score: clampScore(v.score),
       maxScore: clampScore(v.maxScore),
       box: clampBox(v.box) as EventBody['box'],
-      startedAt: isoTime(v.startedAtMs),
-      endedAt: phase === 'end' ? isoTime(until) : null,
+      startedAt: isoTime(v.startedAtWallMs),
+      endedAt: phase === 'end' ? isoTime(v.startedAtWallMs + dwellMs) : null,
       endReason: phase === 'end' ? endReason : null,
-      dwellSeconds: Math.max(0, until - v.startedAtMs) / 1000,
+      dwellSeconds: dwellMs / 1000,
       pedestriansPresent: this.kind === 'pedestrian_blocking' ? (v.measureMax ?? 0) : null,
       evidence: v.evidence,
       model: this.deps.model(),
     };
-    return { kind: 'event', atMs: tMs, body };
+    return { kind: 'event', atMs: this.wallOf(tMs), body };
   }
 }
 

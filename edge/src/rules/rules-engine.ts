@@ -53,6 +53,9 @@ export class RulesEngine {
   private readonly stationarity: StationarityMonitor;
   private installed = new Map<string, Installed>();
   private lastMs = -Infinity;
+  /** Wall clock minus rule clock, as of the latest call: converts rule times to message timestamps. */
+  private wallOffsetMs = 0;
+  private readonly wallOf = (ruleMs: number): number => ruleMs + this.wallOffsetMs;
 
   constructor(
     config: EdgeConfig,
@@ -73,8 +76,13 @@ export class RulesEngine {
     this.model = model;
   }
 
-  process(tracks: readonly TrackedObject[], tMs: number): RulesOutput {
-    this.advance(tMs);
+  /**
+   * One frame. `tMs` is the rule clock (monotonic: dwell, stationarity and crossings are measured on it) and `wallMs`
+   * the wall-clock time of the same instant (schedules, count interval edges, message timestamps); by default the
+   * same. A wall-clock step therefore moves timestamps, never a measured duration.
+   */
+  process(tracks: readonly TrackedObject[], tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const frame = toRuleFrame(tracks, this.stationarity.update(tracks, tMs), tMs);
     const out: RulesOutput = { messages: [], evidence: [] };
     for (const { runner } of this.installed.values()) {
@@ -90,24 +98,24 @@ export class RulesEngine {
   }
 
   /** Publishes count intervals that have ended while no frame arrived (call from a timer, e.g. every 10 s). */
-  tick(tMs: number): RulesOutput {
-    this.advance(tMs);
+  tick(tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const messages: RuleMessage[] = [];
     for (const { runner } of this.installed.values())
       if (runner instanceof LineCounter) messages.push(...runner.tick(tMs));
     return { messages, evidence: [] };
   }
 
-  applyConfig(config: EdgeConfig, tMs: number): RulesOutput {
-    this.advance(tMs);
+  applyConfig(config: EdgeConfig, tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const messages: RuleMessage[] = [];
     this.install(config, tMs, messages);
     return { messages, evidence: [] };
   }
 
   /** Ends every violation ("shutdown") and publishes every open count interval. */
-  shutdown(tMs: number): RulesOutput {
-    this.advance(tMs);
+  shutdown(tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const messages: RuleMessage[] = [];
     for (const { runner } of this.installed.values()) messages.push(...this.retire(runner, 'shutdown', tMs));
     return { messages, evidence: [] };
@@ -126,10 +134,11 @@ export class RulesEngine {
     );
   }
 
-  private advance(tMs: number): void {
-    if (!Number.isFinite(tMs)) throw new RangeError(`time must be finite, got ${tMs}`);
-    if (tMs < this.lastMs) throw new RangeError(`time went backwards: ${tMs} < ${this.lastMs}`);
+  private advance(tMs: number, wallMs: number): void {
+    if (!Number.isFinite(tMs) || !Number.isFinite(wallMs)) throw new RangeError(`time must be finite, got ${tMs}`);
+    if (tMs < this.lastMs) throw new RangeError(`rule time went backwards: ${tMs} < ${this.lastMs}`);
     this.lastMs = tMs;
+    this.wallOffsetMs = wallMs - tMs;
   }
 
   private retire(runner: LineCounter | DwellViolationRule, reason: 'rule_removed' | 'shutdown', tMs: number) {
@@ -161,10 +170,10 @@ export class RulesEngine {
 
   private create(rule: RuleConfig, zones: Map<string, ZoneConfig>, lines: Map<string, LineConfig>) {
     const o = this.options;
-    const deps = { newId: this.newId, model: () => this.model };
+    const deps = { newId: this.newId, model: () => this.model, wallOf: this.wallOf };
     switch (rule.kind) {
       case 'line_count':
-        return new LineCounter(lines.get(rule.lineId)!, rule, this.newId, o.lineCounter);
+        return new LineCounter(lines.get(rule.lineId)!, rule, this.newId, o.lineCounter, this.wallOf);
       case 'parking_violation': {
         const lane = rule.queueLaneZoneId === null ? null : (zones.get(rule.queueLaneZoneId) ?? null);
         return createParkingRule(rule, zones.get(rule.zoneId)!, lane, deps, o.violation, o.parking);
