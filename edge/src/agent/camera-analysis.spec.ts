@@ -36,7 +36,7 @@ function config(): EdgeConfig {
   });
 }
 
-const car = (box: Box): Detection => ({ cls: 'car', score: 0.9, box, cocoId: 2 });
+const car = (box: Box): Detection => ({ cls: 'car', score: 0.9, box: [...box], cocoId: 2 });
 
 /** A parked car, a car on the crosswalk, and a car crossing the counting line upwards every 10 s. */
 function scene(monoS: number): Detection[] {
@@ -153,7 +153,7 @@ describe('CameraAnalysis on the monotonic clock', () => {
       const frame = [
         ...scene(run.seconds),
         car(newcomerCar),
-        { cls: 'person' as const, score: 0.9, box: newcomerPerson, cocoId: 0 },
+        { cls: 'person', score: 0.9, box: [...newcomerPerson], cocoId: 0 } satisfies Detection,
       ];
       tracks = run.analysis.analyse(frame, run.clock.wallMs()).tracks.map((t) => t.box);
     }
