@@ -150,7 +150,12 @@ describe('ONVIF client against the virtual camera', () => {
       password: PASS,
       modelInput: YOLOX_INPUT,
       profileToken: 'Profile_9',
-    }).catch((e: unknown) => e as OnvifError);
+    }).then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as OnvifError,
+    );
     expect(err).toBeInstanceOf(OnvifError);
     expect(err.code).toBe(OnvifErrorCode.NO_PROFILES);
     expect(err.message).toMatch(/no video profile "Profile_9" \(offered: Profile_1, Profile_2\)/);
