@@ -76,6 +76,11 @@ export class RulesEngine {
     this.model = model;
   }
 
+  /** The provenance events carry now. */
+  get provenance(): ModelProvenance {
+    return this.model;
+  }
+
   /**
    * One frame. `tMs` is the rule clock (monotonic: dwell, stationarity and crossings are measured on it) and `wallMs`
    * the wall-clock time of the same instant (schedules, count interval edges, message timestamps); by default the
