@@ -3,6 +3,7 @@ import { boxIoU, clampBox, DEFAULT_FOOTPRINT_FRACTION, footprintFractionInPolygo
 
 import type { TrackedObject } from '../track/track.types';
 import { isoTime, type EventBody, type EvidenceRequest, type IdFactory, type RuleMessage } from './rules.types';
+import type { RetireReason, Rule } from './rule.types';
 import { ScheduleClock } from './schedule';
 
 export type DwellRuleConfig = Extract<RuleConfig, { kind: 'parking_violation' | 'pedestrian_blocking' }>;
@@ -143,7 +144,7 @@ export interface ActiveViolation {
  * memory, the schedule ends, or the rule goes (end). A vehicle that reappears in place (IoU with the violation's
  * place) within the memory continues the same violation under its new track id.
  */
-export class DwellViolationRule {
+export class DwellViolationRule implements Rule {
   readonly options: Readonly<ViolationOptions>;
   private rule: DwellRuleConfig;
   private schedule: ScheduleClock;
@@ -174,9 +175,19 @@ export class DwellViolationRule {
   }
 
   /** New dwell, classes or schedule for the same zone: in-progress state is kept. */
-  reconfigure(rule: DwellRuleConfig): void {
+  reconfigure(rule: RuleConfig): void {
+    if (rule.kind !== this.kind) throw new TypeError(`a ${this.kind} rule cannot become ${rule.kind}`);
     this.rule = rule;
-    this.schedule = new ScheduleClock(rule.schedule);
+    this.schedule = new ScheduleClock(this.rule.schedule);
+  }
+
+  /** Dwell rules act on frames only. */
+  tick(): RuleMessage[] {
+    return [];
+  }
+
+  retire(reason: RetireReason, tMs: number): RuleMessage[] {
+    return this.endAll(reason, tMs);
   }
 
   active(): ActiveViolation[] {

@@ -15,6 +15,8 @@ import {
 
 import { classGroupOf, type ClassGroup } from '../track/class-groups';
 import type { TrackedObject } from '../track/track.types';
+import type { ActiveViolation, RuleFrame, RuleOutput } from './dwell-violation';
+import type { RetireReason, Rule } from './rule.types';
 import { isoTime, type IdFactory, type RuleMessage } from './rules.types';
 
 export type LineCountRule = Extract<RuleConfig, { kind: 'line_count' }>;
@@ -110,7 +112,7 @@ function distancePointToLine(p: Point, [a, b]: Segment): number {
   return length > 0 ? Math.abs(cross(a, b, p)) / length : distanceBetweenPoints(a, p);
 }
 
-export class LineCounter {
+export class LineCounter implements Rule {
   readonly options: Readonly<LineCounterOptions>;
   readonly stats: LineCounterStats = { counted: 0, suppressed: 0 };
   private readonly segment: Segment;
@@ -144,8 +146,26 @@ export class LineCounter {
   }
 
   /** Same line and interval: keep state, take the new settings (e.g. `crossings` switched on). */
-  reconfigure(rule: LineCountRule): void {
+  reconfigure(rule: RuleConfig): void {
+    if (rule.kind !== 'line_count') throw new TypeError(`a line_count rule cannot become ${rule.kind}`);
     this.rule = rule;
+  }
+
+  process(frame: RuleFrame): RuleOutput {
+    return { messages: this.update(frame.tracks, frame.tMs), evidence: [] };
+  }
+
+  retire(_reason: RetireReason, tMs: number): RuleMessage[] {
+    return this.flush(tMs);
+  }
+
+  /** Counts have no evidence. */
+  attachEvidence(): boolean {
+    return false;
+  }
+
+  active(): ActiveViolation[] {
+    return [];
   }
 
   update(tracks: readonly TrackedObject[], tMs: number): RuleMessage[] {
