@@ -407,8 +407,11 @@ export class EdgeAgent {
    * provenance in place, and new cameras start.
    */
   private async commit(plan: Plan): Promise<void> {
+    // Nothing here is expected to throw (everything was built and checked); if something does, the rest still runs.
     for (const p of plan.stop) {
-      await p.stop();
+      await p
+        .stop()
+        .catch((err: Error) => this.logger.error({ camera: p.cameraId, err: err.message }, 'camera stop failed'));
       this.cameras.delete(p.cameraId);
     }
     if (plan.detectorIsNew) {
@@ -418,7 +421,13 @@ export class EdgeAgent {
     } else if (plan.detector.provenance.nmsIou !== plan.model.nmsIou) {
       plan.detector.setNmsIou(plan.model.nmsIou);
     }
-    for (const p of plan.keep) p.reconfigure(plan.config, plan.model);
+    for (const p of plan.keep) {
+      try {
+        p.reconfigure(plan.config, plan.model);
+      } catch (err) {
+        this.logger.error({ camera: p.cameraId, err: (err as Error).message }, 'camera reconfiguration failed');
+      }
+    }
     for (const p of plan.start) {
       this.cameras.set(p.cameraId, p);
       p.start();
