@@ -4,7 +4,9 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/.tmp-*', 'node_modules/**', 'dist/**', 'coverage/**', '.data/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  {
+    ignores: ['**/.tmp-*', 'node_modules/**', 'dist/**', 'coverage/**', '.data/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,7 +22,14 @@ export default tseslint.config(
       curly: ['error', 'multi-line'],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../../*', '**/libs/*/src/*', '**/libs/*/src'], message: 'Import shared code through its @vigil/* alias.' }] },
+        {
+          patterns: [
+            {
+              group: ['../../*', '**/libs/*/src/*', '**/libs/*/src'],
+              message: 'Import shared code through its @vigil/* alias.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -31,7 +40,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/libs/*/src/*', '**/libs/*/src'], message: 'Import shared code through its @vigil/* alias.' }] },
+        {
+          patterns: [
+            { group: ['**/libs/*/src/*', '**/libs/*/src'], message: 'Import shared code through its @vigil/* alias.' },
+          ],
+        },
       ],
     },
   },

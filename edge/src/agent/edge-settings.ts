@@ -33,6 +33,11 @@ export const EdgeSettingsSchema = z.object({
   dataDir: z.string().min(1).default('.data/edge'),
   /** Where model weights are (the manifests live in the repository's models/). */
   modelsDir: z.string().optional(),
+  /**
+   * Models whose manifest says `shippable: false` (e.g. AGPL weights, for tests and evaluation only) may run on this
+   * edge only when allowed HERE: `true` for any, or a list of model ids. The centre's configuration cannot allow them.
+   */
+  allowNonShippableModels: z.union([z.boolean(), z.array(z.string().regex(/^[a-z0-9][a-z0-9_]*$/))]).default(false),
   /** Camera credentials by `credentialsRef`. */
   credentials: z.record(IdSchema, z.object({ username: z.string(), password: SecretSchema })).default({}),
   detector: z

@@ -13,6 +13,8 @@ export interface DetectorWorkerData {
 /** Main thread -> worker. `input` is transferred (not copied) and comes back with the answer. */
 export type ToDetectorWorker =
   | { type: 'infer'; id: number; input: Float32Array; frameSize: [number, number]; geometry: InputGeometry }
+  /** New NMS IoU for the requests after this one (messages are handled in order). */
+  | { type: 'configure'; nmsIou: number }
   | { type: 'close' };
 
 /** Worker -> main thread. */

@@ -1,6 +1,8 @@
 /** Why a detector could not load or run; stable strings so logs, status messages and tests can match on them. */
 export enum DetectorErrorCode {
   MANIFEST_INVALID = 'MANIFEST_INVALID',
+  /** A model id that is not an id (a path, odd characters), or a model this edge's settings do not allow. */
+  MODEL_REFUSED = 'MODEL_REFUSED',
   MODEL_NOT_FOUND = 'MODEL_NOT_FOUND',
   MODEL_CORRUPT = 'MODEL_CORRUPT',
   CHECKSUM_MISMATCH = 'CHECKSUM_MISMATCH',

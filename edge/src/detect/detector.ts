@@ -57,6 +57,10 @@ export function sessionIo(session: InferenceSession): ModelIo {
   return { inputs: session.inputMetadata.map(toTensorInfo), outputs: session.outputMetadata.map(toTensorInfo) };
 }
 
+export function checkIou(iou: number): void {
+  if (!(iou >= 0 && iou <= 1)) throw new RangeError(`NMS IoU must lie in [0, 1], got ${iou}`);
+}
+
 function buildSessionOptions(threads: ThreadOptions): InferenceSession.SessionOptions {
   const opts: InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
@@ -182,14 +186,16 @@ export interface PreparedResult {
 }
 
 export class OnnxDetector implements Detector {
-  readonly provenance: DetectorProvenance;
+  provenance: DetectorProvenance;
   lastTimings: DetectTimings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0 };
 
   private readonly decoder: OutputDecoder;
   private readonly ctx: DecodeContext;
   private readonly classOf: (ObjectClass | undefined)[];
-  private readonly nmsIou: number;
-  private readonly vehicleMergeIou: number;
+  private nmsIou: number;
+  private vehicleMergeIou: number;
+  /** Vehicle merge IoU follows nmsIou when neither the options nor the manifest set it. */
+  private readonly mergeFollowsNms: boolean;
   private readonly maxDetections: number;
   private readonly slot: InputSlot;
   /** Separate buffers for prepareFeeds(), so a benchmark never disturbs a detect() in progress (made on first use). */
@@ -223,6 +229,7 @@ export class OnnxDetector implements Detector {
     }
     this.ctx = createDecodeContext(manifest.numClasses, thresholdById);
     this.nmsIou = options.nmsIou ?? manifest.thresholds.nmsIou;
+    this.mergeFollowsNms = (options.vehicleMergeIou ?? manifest.thresholds.vehicleMergeIou) === undefined;
     this.vehicleMergeIou = options.vehicleMergeIou ?? manifest.thresholds.vehicleMergeIou ?? this.nmsIou;
     this.maxDetections = options.maxDetections ?? 300;
     this.provenance = {
@@ -235,6 +242,14 @@ export class OnnxDetector implements Detector {
       nmsIou: this.nmsIou,
       vehicleMergeIou: this.vehicleMergeIou,
     };
+  }
+
+  /** A new NMS IoU from the next frame on (a configuration change, applied without reloading the model). */
+  setNmsIou(iou: number): void {
+    checkIou(iou);
+    this.nmsIou = iou;
+    if (this.mergeFollowsNms) this.vehicleMergeIou = iou;
+    this.provenance = { ...this.provenance, nmsIou: iou, vehicleMergeIou: this.vehicleMergeIou };
   }
 
   /**

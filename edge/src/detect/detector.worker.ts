@@ -21,6 +21,8 @@ let detector: OnnxDetector | null = null;
 /** The frame size DETR-family models decode against; one buffer for every request (others take no size input). */
 const sizeData = manifest.family === 'detr' ? new BigInt64Array(2) : undefined;
 let queue: Promise<void> = Promise.resolve();
+/** A `configure` that arrived while the model was still loading applies once it has. */
+let pendingNmsIou: number | null = null;
 
 port.on('message', (m: ToDetectorWorker) => {
   // One request at a time, in order: requests share nothing, but the session runs one inference at a time anyway.
@@ -32,6 +34,11 @@ async function handle(m: ToDetectorWorker): Promise<void> {
     await detector?.close();
     detector = null;
     send({ type: 'closed' });
+    return;
+  }
+  if (m.type === 'configure') {
+    pendingNmsIou = m.nmsIou;
+    detector?.setNmsIou(m.nmsIou);
     return;
   }
   const input = m.input;
@@ -51,6 +58,7 @@ async function handle(m: ToDetectorWorker): Promise<void> {
 loadDetector(manifest, modelsDir, options)
   .then((d) => {
     detector = d;
+    if (pendingNmsIou !== null) d.setNmsIou(pendingNmsIou);
     send({ type: 'ready', provenance: d.provenance, warmInferenceMs: d.warmInferenceMs });
   })
   .catch((err: unknown) => send({ type: 'load-failed', ...describe(err) }));

@@ -83,8 +83,30 @@ export function loadAllManifests(dir: string = manifestsDir()): ModelManifest[] 
   return manifests;
 }
 
+/** What a model id may look like: the manifest schema's `id` (a file name stem, never a path). */
+export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9_]{0,127}$/;
+
+/**
+ * The manifest file of a model id, inside `dir` and nowhere else: the id must be an id (MODEL_ID_PATTERN), and the
+ * resolved file must lie directly in the folder (belt and braces against `..`, separators and absolute paths).
+ */
+export function manifestFileOf(id: string, dir: string = manifestsDir()): string {
+  if (!MODEL_ID_PATTERN.test(id)) {
+    throw new DetectorError(
+      DetectorErrorCode.MODEL_REFUSED,
+      `model id ${JSON.stringify(id.slice(0, 140))} is not an id (lowercase letters, digits and "_"; never a path)`,
+    );
+  }
+  const root = path.resolve(dir);
+  const file = path.resolve(root, `${id}.json`);
+  if (path.dirname(file) !== root) {
+    throw new DetectorError(DetectorErrorCode.MODEL_REFUSED, `model id "${id}" resolves outside ${root}`);
+  }
+  return file;
+}
+
 export function loadManifest(id: string, dir: string = manifestsDir()): ModelManifest {
-  const file = path.join(dir, `${id}.json`);
+  const file = manifestFileOf(id, dir);
   if (!existsSync(file)) {
     const known = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))

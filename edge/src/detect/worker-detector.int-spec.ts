@@ -48,6 +48,31 @@ describe.each(['yolox_nano_416', 'deimv2_hgnetv2_atto_coco'])('WorkerDetector (%
     expect(worker.lastTimings.inferenceMs).toBeGreaterThan(0);
   });
 
+  it('applies a new NMS IoU live, in every session, as the in-thread detector does', async () => {
+    const pool = await WorkerDetector.load(loadManifest(id), resolveModelsDir(), { scoreThreshold: 0.05 }, 2);
+    const reference = await loadDetector(loadManifest(id), resolveModelsDir(), { scoreThreshold: 0.05 });
+    const found: number[] = [];
+    try {
+      for (const iou of [0.05, 0.95]) {
+        pool.setNmsIou(iou);
+        reference.setNmsIou(iou);
+        expect(pool.provenance.nmsIou).toBe(iou);
+        const expected = round(await reference.detect(frames[0]));
+        // Both sessions: two calls at once go to two different sessions.
+        const answers = await Promise.all([pool.detect(frames[0]), pool.detect(frames[0])]);
+        for (const a of answers) expect(round(a)).toEqual(expected);
+        found.push(expected.length);
+      }
+      // The change took effect: a looser NMS keeps more overlapping boxes.
+      expect(found[1]).toBeGreaterThan(found[0]);
+      expect(() => pool.setNmsIou(1.5)).toThrow(RangeError);
+      expect(pool.provenance.nmsIou).toBe(0.95);
+    } finally {
+      await pool.close();
+      await reference.close();
+    }
+  });
+
   it('answers overlapping calls in call order, more calls than input buffers', async () => {
     const expected = await Promise.all(frames.map((f) => direct.detect(f)));
     const order = [0, 1, 1, 0, 0, 1, 0];

@@ -3,7 +3,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
-import { createInputSlot, prepareInput, type Detector, type DetectorProvenance, type InputSlot } from './detector';
+import {
+  checkIou,
+  createInputSlot,
+  prepareInput,
+  type Detector,
+  type DetectorProvenance,
+  type InputSlot,
+} from './detector';
 import type { DetectorWorkerData, FromDetectorWorker, ToDetectorWorker } from './detector-worker.protocol';
 import { DetectorError, DetectorErrorCode } from './detector.errors';
 import { backoffDelay } from '../common/backoff';
@@ -139,14 +146,34 @@ export class WorkerDetector implements Detector {
 
   private constructor(
     readonly manifest: ModelManifest,
-    readonly provenance: DetectorProvenance,
+    private current: DetectorProvenance,
     /** The first session's warm-up inference time (median of three), ms: an estimate of one frame's cost. */
     readonly warmInferenceMs: number,
     private readonly modelsDir: string,
-    private readonly options: DetectorOptions,
+    private options: DetectorOptions,
     loaded: Loaded[],
   ) {
     for (const l of loaded) this.addSession(l.worker);
+  }
+
+  /** The model and the thresholds in force (nmsIou as last set). */
+  get provenance(): DetectorProvenance {
+    return this.current;
+  }
+
+  /**
+   * A new NMS IoU for every frame handed over from now on, in every session (and in sessions started later), without
+   * reloading the model. Frames already handed over finish with the previous value.
+   */
+  setNmsIou(iou: number): void {
+    checkIou(iou);
+    this.options = { ...this.options, nmsIou: iou };
+    const follows =
+      this.options.vehicleMergeIou === undefined && this.manifest.thresholds.vehicleMergeIou === undefined;
+    this.current = { ...this.current, nmsIou: iou, vehicleMergeIou: follows ? iou : this.current.vehicleMergeIou };
+    for (const s of this.sessions) {
+      if (!s.lost) s.worker.postMessage({ type: 'configure', nmsIou: iou } satisfies ToDetectorWorker);
+    }
   }
 
   /**

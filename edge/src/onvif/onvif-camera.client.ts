@@ -203,6 +203,8 @@ export class OnvifCameraClient {
 
 export interface DescribeOptions extends OnvifConnectOptions {
   modelInput: ModelInput;
+  /** The media profile to run detection on; when absent, the one closest above the model input. */
+  profileToken?: string;
   resize?: ResizeMode;
   protocol?: StreamProtocol;
 }
@@ -229,8 +231,19 @@ export async function describeOnvifCamera(options: DescribeOptions): Promise<Onv
   const client = await OnvifCameraClient.connect(options);
   const device = await client.deviceInformation();
   const profiles = await client.profiles();
-  const detectionProfile = selectDetectionProfile(profiles, options.modelInput, options.resize);
   const mainProfile = selectMainProfile(profiles);
+  const detectionProfile =
+    options.profileToken === undefined
+      ? selectDetectionProfile(profiles, options.modelInput, options.resize)
+      : profiles.find((p) => p.token === options.profileToken);
+  if (options.profileToken !== undefined && !detectionProfile) {
+    throw new OnvifError(
+      OnvifErrorCode.NO_PROFILES,
+      `ONVIF device ${client.device} offers no video profile "${options.profileToken}" ` +
+        `(offered: ${profiles.map((p) => p.token).join(', ') || 'none'})`,
+      client.device,
+    );
+  }
   if (!detectionProfile || !mainProfile) {
     throw new OnvifError(
       OnvifErrorCode.NO_PROFILES,

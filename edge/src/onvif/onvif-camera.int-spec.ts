@@ -126,6 +126,33 @@ describe('ONVIF client against the virtual camera', () => {
     expect(description.main.streamUri).toBe(cam.rtspUrl);
   });
 
+  it('takes the configured profileToken over the automatic choice, and names an unknown one with those offered', async () => {
+    const chosen = await describeOnvifCamera({
+      xaddr: cam.onvifXAddr,
+      username: USER,
+      password: PASS,
+      modelInput: YOLOX_INPUT,
+      profileToken: 'Profile_2',
+    });
+    expect(chosen.detection.profile.token).toBe('Profile_2');
+    expect(chosen.detection.streamUri).toBe(cam.subStreamUrl);
+    const err = await describeOnvifCamera({
+      xaddr: cam.onvifXAddr,
+      username: USER,
+      password: PASS,
+      modelInput: YOLOX_INPUT,
+      profileToken: 'Profile_9',
+    }).then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as OnvifError,
+    );
+    expect(err).toBeInstanceOf(OnvifError);
+    expect(err.code).toBe(OnvifErrorCode.NO_PROFILES);
+    expect(err.message).toMatch(/no video profile "Profile_9" \(offered: Profile_1, Profile_2\)/);
+  });
+
   it('the returned stream URI delivers frames to ffmpeg over TCP, and the snapshot URI a real JPEG', async () => {
     const client = await OnvifCameraClient.connect({ xaddr: cam.onvifXAddr, username: USER, password: PASS });
     const streamUri = await client.streamUri('Profile_2');

@@ -3,6 +3,7 @@ import { boxIoU, clampBox, DEFAULT_FOOTPRINT_FRACTION, footprintFractionInPolygo
 
 import type { TrackedObject } from '../track/track.types';
 import { isoTime, type EventBody, type EvidenceRequest, type IdFactory, type RuleMessage } from './rules.types';
+import type { RetireReason, Rule } from './rule.types';
 import { ScheduleClock } from './schedule';
 
 export type DwellRuleConfig = Extract<RuleConfig, { kind: 'parking_violation' | 'pedestrian_blocking' }>;
@@ -101,7 +102,10 @@ interface Violation {
   placeBox: Box;
   /** The latest box seen in place. */
   box: Box;
+  /** Monotonic rule time of the dwell start (dwell and durations are measured on it). */
   startedAtMs: number;
+  /** Wall-clock time of the dwell start, as the clock read when the violation started: `startedAt` of every message. */
+  startedAtWallMs: number;
   lastSeenMs: number;
   awaySinceMs: number | null;
   lastEmitMs: number;
@@ -117,6 +121,11 @@ export type EndReason = NonNullable<EventBody['endReason']>;
 export interface ViolationDeps {
   newId: IdFactory;
   model: () => ModelProvenance;
+  /**
+   * Wall-clock time of a rule time. Rules step on a monotonic clock (a wall-clock step must not create, inflate or
+   * freeze a dwell); the schedule and message timestamps are wall-clock. Identity when both are the same clock.
+   */
+  wallOf?: (ruleMs: number) => number;
 }
 
 /** Summary of an active violation, for diagnostics and tests. */
@@ -135,7 +144,7 @@ export interface ActiveViolation {
  * memory, the schedule ends, or the rule goes (end). A vehicle that reappears in place (IoU with the violation's
  * place) within the memory continues the same violation under its new track id.
  */
-export class DwellViolationRule {
+export class DwellViolationRule implements Rule {
   readonly options: Readonly<ViolationOptions>;
   private rule: DwellRuleConfig;
   private schedule: ScheduleClock;
@@ -161,10 +170,24 @@ export class DwellViolationRule {
     return this.rule.id;
   }
 
+  private wallOf(ruleMs: number): number {
+    return this.deps.wallOf ? this.deps.wallOf(ruleMs) : ruleMs;
+  }
+
   /** New dwell, classes or schedule for the same zone: in-progress state is kept. */
-  reconfigure(rule: DwellRuleConfig): void {
+  reconfigure(rule: RuleConfig): void {
+    if (rule.kind !== this.kind) throw new TypeError(`a ${this.kind} rule cannot become ${rule.kind}`);
     this.rule = rule;
-    this.schedule = new ScheduleClock(rule.schedule);
+    this.schedule = new ScheduleClock(this.rule.schedule);
+  }
+
+  /** Dwell rules act on frames only. */
+  tick(): RuleMessage[] {
+    return [];
+  }
+
+  retire(reason: RetireReason, tMs: number): RuleMessage[] {
+    return this.endAll(reason, tMs);
   }
 
   active(): ActiveViolation[] {
@@ -196,7 +219,7 @@ export class DwellViolationRule {
     const { tMs } = frame;
     this.lastFrameMs = tMs;
     const out: RuleOutput = { messages: [], evidence: [] };
-    if (!this.schedule.isActive(tMs)) {
+    if (!this.schedule.isActive(this.wallOf(tMs))) {
       out.messages.push(...this.endAll('schedule_ended', tMs));
       this.scheduleSinceMs = null;
       return out;
@@ -323,6 +346,7 @@ export class DwellViolationRule {
       placeBox: track.box,
       box: track.box,
       startedAtMs,
+      startedAtWallMs: this.wallOf(startedAtMs),
       lastSeenMs: tMs,
       awaySinceMs: null,
       lastEmitMs: tMs,
@@ -337,7 +361,7 @@ export class DwellViolationRule {
       eventId: v.eventId,
       ruleId: this.rule.id,
       kind: this.kind,
-      frameMs: tMs,
+      frameMs: this.wallOf(tMs),
       trackId: track.id,
       objectClass: track.cls,
       box: clampBox(track.box),
@@ -377,6 +401,8 @@ export class DwellViolationRule {
     endedAtMs: number | null = null,
   ): RuleMessage {
     const until = endedAtMs ?? tMs;
+    // Durations on the monotonic rule clock; `endedAt` follows from them, so endedAt - startedAt is the dwell.
+    const dwellMs = Math.max(0, until - v.startedAtMs);
     const body: EventBody = {
       eventId: v.eventId,
       phase,
@@ -388,15 +414,15 @@ export class DwellViolationRule {
       score: clampScore(v.score),
       maxScore: clampScore(v.maxScore),
       box: clampBox(v.box) as EventBody['box'],
-      startedAt: isoTime(v.startedAtMs),
-      endedAt: phase === 'end' ? isoTime(until) : null,
+      startedAt: isoTime(v.startedAtWallMs),
+      endedAt: phase === 'end' ? isoTime(v.startedAtWallMs + dwellMs) : null,
       endReason: phase === 'end' ? endReason : null,
-      dwellSeconds: Math.max(0, until - v.startedAtMs) / 1000,
+      dwellSeconds: dwellMs / 1000,
       pedestriansPresent: this.kind === 'pedestrian_blocking' ? (v.measureMax ?? 0) : null,
       evidence: v.evidence,
       model: this.deps.model(),
     };
-    return { kind: 'event', atMs: tMs, body };
+    return { kind: 'event', atMs: this.wallOf(tMs), body };
   }
 }
 

@@ -6,3 +6,5 @@ export * from './rules-engine';
 export * from './rules.types';
 export * from './schedule';
 export * from './stationarity';
+export * from './rule.registry';
+export * from './rule.types';

@@ -15,6 +15,8 @@ import {
 
 import { classGroupOf, type ClassGroup } from '../track/class-groups';
 import type { TrackedObject } from '../track/track.types';
+import type { ActiveViolation, RuleFrame, RuleOutput } from './dwell-violation';
+import type { RetireReason, Rule } from './rule.types';
 import { isoTime, type IdFactory, type RuleMessage } from './rules.types';
 
 export type LineCountRule = Extract<RuleConfig, { kind: 'line_count' }>;
@@ -110,7 +112,7 @@ function distancePointToLine(p: Point, [a, b]: Segment): number {
   return length > 0 ? Math.abs(cross(a, b, p)) / length : distanceBetweenPoints(a, p);
 }
 
-export class LineCounter {
+export class LineCounter implements Rule {
   readonly options: Readonly<LineCounterOptions>;
   readonly stats: LineCounterStats = { counted: 0, suppressed: 0 };
   private readonly segment: Segment;
@@ -125,6 +127,8 @@ export class LineCounter {
     private rule: LineCountRule,
     private readonly newId: IdFactory,
     options: Partial<LineCounterOptions> = {},
+    /** Wall-clock time of a rule time (see ViolationDeps.wallOf); interval edges are wall-clock. */
+    private readonly wallOf: (ruleMs: number) => number = (ms) => ms,
   ) {
     this.options = { ...DEFAULT_LINE_COUNTER_OPTIONS, ...options };
     if (!(Number.isInteger(this.options.confirmFrames) && this.options.confirmFrames >= 1)) {
@@ -142,13 +146,31 @@ export class LineCounter {
   }
 
   /** Same line and interval: keep state, take the new settings (e.g. `crossings` switched on). */
-  reconfigure(rule: LineCountRule): void {
+  reconfigure(rule: RuleConfig): void {
+    if (rule.kind !== 'line_count') throw new TypeError(`a line_count rule cannot become ${rule.kind}`);
     this.rule = rule;
+  }
+
+  process(frame: RuleFrame): RuleOutput {
+    return { messages: this.update(frame.tracks, frame.tMs), evidence: [] };
+  }
+
+  retire(_reason: RetireReason, tMs: number): RuleMessage[] {
+    return this.flush(tMs);
+  }
+
+  /** Counts have no evidence. */
+  attachEvidence(): boolean {
+    return false;
+  }
+
+  active(): ActiveViolation[] {
+    return [];
   }
 
   update(tracks: readonly TrackedObject[], tMs: number): RuleMessage[] {
     const out: RuleMessage[] = [];
-    this.bucketAt(tMs).observed = true;
+    this.bucketAt(this.wallOf(tMs)).observed = true;
     const births: TrackedObject[] = [];
     for (const track of tracks) {
       const state = this.states.get(track.id);
@@ -165,7 +187,7 @@ export class LineCounter {
 
   /** Publishes intervals that ended (plus the grace) by `tMs`, e.g. from a timer while no frames arrive. */
   tick(tMs: number): RuleMessage[] {
-    return this.close(tMs - this.options.closeGraceMs, tMs);
+    return this.close(this.wallOf(tMs) - this.options.closeGraceMs, tMs);
   }
 
   /** Publishes every interval that saw a frame, including the current one (shutdown, rule removed). */
@@ -332,7 +354,10 @@ export class LineCounter {
       return;
     }
     this.stats.counted += 1;
-    const bucket = this.bucketAt(pending.atMs < this.closedUntilMs ? tMs : pending.atMs);
+    // Interval edges are wall-clock minutes: after a wall-clock step back, counts go to the (re-)opened interval of
+    // the new wall time and close with it (the centre adds them up), rather than waiting for the old time to return.
+    const crossedAt = this.wallOf(pending.atMs);
+    const bucket = this.bucketAt(crossedAt < this.closedUntilMs ? this.wallOf(tMs) : crossedAt);
     const key = `${track.cls}|${direction}`;
     const row = bucket.rows.get(key);
     if (row) row.count += 1;
@@ -340,14 +365,14 @@ export class LineCounter {
     if (this.rule.crossings) {
       out.push({
         kind: 'crossing',
-        atMs: tMs,
+        atMs: this.wallOf(tMs),
         body: {
           crossingId: this.newId(),
           lineId: this.line.id,
           trackId: track.id,
           objectClass: track.cls,
           direction,
-          at: isoTime(pending.atMs),
+          at: isoTime(crossedAt),
           point: clampPoint(pending.point) as [number, number],
           score: track.score,
         },
@@ -355,9 +380,9 @@ export class LineCounter {
     }
   }
 
-  private bucketAt(tMs: number): Bucket {
+  private bucketAt(wallMs: number): Bucket {
     // Aligned to wall-clock multiples of the interval (whole minutes for 60 s), so every edge agrees.
-    const startMs = Math.floor(tMs / this.intervalMs) * this.intervalMs;
+    const startMs = Math.floor(wallMs / this.intervalMs) * this.intervalMs;
     let b = this.buckets.get(startMs);
     if (!b) {
       b = { startMs, observed: false, rows: new Map() };
@@ -366,6 +391,7 @@ export class LineCounter {
     return b;
   }
 
+  /** Publishes the intervals that end by `untilMs` (wall clock); `tMs` is the rule time now. */
   private close(untilMs: number, tMs: number): RuleMessage[] {
     const out: RuleMessage[] = [];
     const due = [...this.buckets.values()]
@@ -379,7 +405,7 @@ export class LineCounter {
       const dirOrder = (d: Direction) => (d === 'a_to_b' ? 0 : 1);
       out.push({
         kind: 'count',
-        atMs: tMs,
+        atMs: this.wallOf(tMs),
         body: {
           lineId: this.line.id,
           intervalStart: isoTime(b.startMs),

@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 
-import type { EdgeConfig, LineConfig, ModelProvenance, RuleConfig, ZoneConfig } from '@vigil/contracts';
+import type { EdgeConfig, ModelProvenance, RuleConfig } from '@vigil/contracts';
 
 import type { TrackedObject } from '../track/track.types';
 import {
-  DwellViolationRule,
   type ActiveViolation,
   type EvidenceRef,
   toRuleFrame,
   type RuleOutput,
   type ViolationOptions,
 } from './dwell-violation';
-import { LineCounter, type LineCounterOptions } from './line-counter';
-import { createParkingRule, type ParkingOptions } from './parking.rule';
-import { createBlockingRule, type BlockingOptions } from './pedestrian-blocking.rule';
+import type { LineCounterOptions } from './line-counter';
+import type { ParkingOptions } from './parking.rule';
+import type { BlockingOptions } from './pedestrian-blocking.rule';
+import { createRule, ruleKey, type RuleFactoryContext } from './rule.registry';
+import type { RetireReason, Rule, RuleGeometry } from './rule.types';
 import type { IdFactory, RuleMessage } from './rules.types';
 import { StationarityMonitor, type StationarityOptions } from './stationarity';
 
@@ -38,7 +39,7 @@ interface Installed {
   rule: RuleConfig;
   /** Geometry the state depends on; a rule whose key changes is restarted, otherwise it keeps its state. */
   key: string;
-  runner: LineCounter | DwellViolationRule;
+  runner: Rule;
 }
 
 /**
@@ -53,6 +54,9 @@ export class RulesEngine {
   private readonly stationarity: StationarityMonitor;
   private installed = new Map<string, Installed>();
   private lastMs = -Infinity;
+  /** Wall clock minus rule clock, as of the latest call: converts rule times to message timestamps. */
+  private wallOffsetMs = 0;
+  private readonly wallOf = (ruleMs: number): number => ruleMs + this.wallOffsetMs;
 
   constructor(
     config: EdgeConfig,
@@ -73,85 +77,87 @@ export class RulesEngine {
     this.model = model;
   }
 
-  process(tracks: readonly TrackedObject[], tMs: number): RulesOutput {
-    this.advance(tMs);
+  /** The provenance events carry now. */
+  get provenance(): ModelProvenance {
+    return this.model;
+  }
+
+  /**
+   * One frame. `tMs` is the rule clock (monotonic: dwell, stationarity and crossings are measured on it) and `wallMs`
+   * the wall-clock time of the same instant (schedules, count interval edges, message timestamps); by default the
+   * same. A wall-clock step therefore moves timestamps, never a measured duration.
+   */
+  process(tracks: readonly TrackedObject[], tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const frame = toRuleFrame(tracks, this.stationarity.update(tracks, tMs), tMs);
     const out: RulesOutput = { messages: [], evidence: [] };
     for (const { runner } of this.installed.values()) {
-      if (runner instanceof LineCounter) {
-        out.messages.push(...runner.update(tracks, tMs));
-      } else {
-        const r = runner.process(frame);
-        out.messages.push(...r.messages);
-        out.evidence.push(...r.evidence);
-      }
+      const r = runner.process(frame);
+      out.messages.push(...r.messages);
+      out.evidence.push(...r.evidence);
     }
     return out;
   }
 
   /** Publishes count intervals that have ended while no frame arrived (call from a timer, e.g. every 10 s). */
-  tick(tMs: number): RulesOutput {
-    this.advance(tMs);
+  tick(tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const messages: RuleMessage[] = [];
-    for (const { runner } of this.installed.values())
-      if (runner instanceof LineCounter) messages.push(...runner.tick(tMs));
+    for (const { runner } of this.installed.values()) messages.push(...runner.tick(tMs));
     return { messages, evidence: [] };
   }
 
-  applyConfig(config: EdgeConfig, tMs: number): RulesOutput {
-    this.advance(tMs);
+  applyConfig(config: EdgeConfig, tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const messages: RuleMessage[] = [];
     this.install(config, tMs, messages);
     return { messages, evidence: [] };
   }
 
   /** Ends every violation ("shutdown") and publishes every open count interval. */
-  shutdown(tMs: number): RulesOutput {
-    this.advance(tMs);
+  shutdown(tMs: number, wallMs = tMs): RulesOutput {
+    this.advance(tMs, wallMs);
     const messages: RuleMessage[] = [];
     for (const { runner } of this.installed.values()) messages.push(...this.retire(runner, 'shutdown', tMs));
     return { messages, evidence: [] };
   }
 
   attachEvidence(eventId: string, ref: EvidenceRef): boolean {
-    for (const { runner } of this.installed.values()) {
-      if (runner instanceof DwellViolationRule && runner.attachEvidence(eventId, ref)) return true;
-    }
-    return false;
+    return [...this.installed.values()].some(({ runner }) => runner.attachEvidence(eventId, ref));
   }
 
   activeViolations(): ActiveViolation[] {
-    return [...this.installed.values()].flatMap(({ runner }) =>
-      runner instanceof DwellViolationRule ? runner.active() : [],
-    );
+    return [...this.installed.values()].flatMap(({ runner }) => runner.active());
   }
 
-  private advance(tMs: number): void {
-    if (!Number.isFinite(tMs)) throw new RangeError(`time must be finite, got ${tMs}`);
-    if (tMs < this.lastMs) throw new RangeError(`time went backwards: ${tMs} < ${this.lastMs}`);
+  private advance(tMs: number, wallMs: number): void {
+    if (!Number.isFinite(tMs) || !Number.isFinite(wallMs)) throw new RangeError(`time must be finite, got ${tMs}`);
+    if (tMs < this.lastMs) throw new RangeError(`rule time went backwards: ${tMs} < ${this.lastMs}`);
     this.lastMs = tMs;
+    this.wallOffsetMs = wallMs - tMs;
   }
 
-  private retire(runner: LineCounter | DwellViolationRule, reason: 'rule_removed' | 'shutdown', tMs: number) {
-    return runner instanceof LineCounter ? runner.flush(tMs) : runner.endAll(reason, tMs);
+  private retire(runner: Rule, reason: RetireReason, tMs: number): RuleMessage[] {
+    return runner.retire(reason, tMs);
   }
 
   private install(config: EdgeConfig, tMs: number, out: RuleMessage[]): void {
     const cam = this.options.cameraId;
-    const zones = new Map(config.zones.filter((z) => z.cameraId === cam).map((z) => [z.id, z]));
-    const lines = new Map(config.lines.filter((l) => l.cameraId === cam).map((l) => [l.id, l]));
+    const geometry: RuleGeometry = {
+      zones: new Map(config.zones.filter((z) => z.cameraId === cam).map((z) => [z.id, z])),
+      lines: new Map(config.lines.filter((l) => l.cameraId === cam).map((l) => [l.id, l])),
+    };
     const next = new Map<string, Installed>();
     for (const rule of config.rules) {
-      const key = geometryKey(rule, zones, lines);
+      const key = ruleKey(rule, geometry);
       if (key === null) continue; // another camera's rule
       const old = this.installed.get(rule.id);
-      if (old && old.key === key) {
-        if (old.runner instanceof LineCounter && rule.kind === 'line_count') old.runner.reconfigure(rule);
-        else if (old.runner instanceof DwellViolationRule && rule.kind !== 'line_count') old.runner.reconfigure(rule);
+      if (old && old.key === key && old.rule.kind === rule.kind) {
+        old.runner.reconfigure(rule);
         next.set(rule.id, { rule, key, runner: old.runner });
         continue;
       }
-      next.set(rule.id, { rule, key, runner: this.create(rule, zones, lines) });
+      next.set(rule.id, { rule, key, runner: createRule(rule, geometry, this.factoryContext()) });
     }
     for (const [id, old] of this.installed) {
       if (next.get(id)?.runner !== old.runner) out.push(...this.retire(old.runner, 'rule_removed', tMs));
@@ -159,40 +165,14 @@ export class RulesEngine {
     this.installed = next;
   }
 
-  private create(rule: RuleConfig, zones: Map<string, ZoneConfig>, lines: Map<string, LineConfig>) {
+  private factoryContext(): RuleFactoryContext {
     const o = this.options;
-    const deps = { newId: this.newId, model: () => this.model };
-    switch (rule.kind) {
-      case 'line_count':
-        return new LineCounter(lines.get(rule.lineId)!, rule, this.newId, o.lineCounter);
-      case 'parking_violation': {
-        const lane = rule.queueLaneZoneId === null ? null : (zones.get(rule.queueLaneZoneId) ?? null);
-        return createParkingRule(rule, zones.get(rule.zoneId)!, lane, deps, o.violation, o.parking);
-      }
-      case 'pedestrian_blocking':
-        return createBlockingRule(rule, zones.get(rule.zoneId)!, deps, o.violation, o.blocking);
-    }
-  }
-}
-
-/** What a rule's state depends on; null when the rule is not on this camera. */
-function geometryKey(rule: RuleConfig, zones: Map<string, ZoneConfig>, lines: Map<string, LineConfig>): string | null {
-  switch (rule.kind) {
-    case 'line_count': {
-      const line = lines.get(rule.lineId);
-      return line
-        ? JSON.stringify(['line', line.id, line.start, line.end, line.classes ?? null, rule.intervalSeconds])
-        : null;
-    }
-    case 'parking_violation': {
-      const zone = zones.get(rule.zoneId);
-      if (!zone) return null;
-      const lane = rule.queueLaneZoneId === null ? null : (zones.get(rule.queueLaneZoneId)?.polygon ?? null);
-      return JSON.stringify(['parking', zone.id, zone.polygon, rule.queueLaneZoneId, lane]);
-    }
-    case 'pedestrian_blocking': {
-      const zone = zones.get(rule.zoneId);
-      return zone ? JSON.stringify(['blocking', zone.id, zone.polygon]) : null;
-    }
+    return {
+      deps: { newId: this.newId, model: () => this.model, wallOf: this.wallOf },
+      lineCounter: o.lineCounter,
+      violation: o.violation,
+      parking: o.parking,
+      blocking: o.blocking,
+    };
   }
 }

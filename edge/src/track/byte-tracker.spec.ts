@@ -173,4 +173,14 @@ describe('ByteTracker', () => {
     expect(() => new ByteTracker({ lowScore: 0.6, highScore: 0.5 })).toThrow(RangeError);
     expect(() => new ByteTracker({ confirmHits: 0 })).toThrow(RangeError);
   });
+
+  it('accepts every high score the contract accepts (0.7 used to throw) and changes them live', () => {
+    for (const highScore of [0.1, 0.6, 0.7, 0.95, 1]) expect(() => new ByteTracker({ highScore })).not.toThrow();
+    const tracker = new ByteTracker({ highScore: 0.7 });
+    expect(() => tracker.setThresholds({ highScore: 0.05, classHighScore: {} })).toThrow(RangeError);
+    expect(() => tracker.setThresholds({ highScore: 0.5, classHighScore: { car: 1.2 } })).toThrow(RangeError);
+    expect(tracker.thresholds).toEqual({ highScore: 0.7, classHighScore: {} });
+    tracker.setThresholds({ highScore: 0.5, classHighScore: { person: 0.8 } });
+    expect(tracker.thresholds).toEqual({ highScore: 0.5, classHighScore: { person: 0.8 } });
+  });
 });

@@ -1,4 +1,5 @@
 import type { ObjectClass } from '@vigil/contracts/common.schema';
+import { MIN_DETECTION_SCORE } from '@vigil/contracts/config.schema';
 import { boxArea, boxIoU, type Box } from '@vigil/geometry';
 
 import { classGroupOf } from './class-groups';
@@ -10,10 +11,14 @@ import type { TrackSnapshot, TrackState, TrackerDetection } from './track.types'
 export interface ByteTrackerOptions {
   /** Detections at or above this score are "high" (stage 1, may start tracks). ByteTrack track_thresh 0.5. */
   highScore: number;
-  /** Detections below this are ignored; between lowScore and highScore they are "low" (stage 2 only). 0.1. */
+  /** Per-class `highScore` (the configuration's `classThresholds`); a class not listed uses `highScore`. */
+  classHighScore: Partial<Record<ObjectClass, number>>;
+  /** Detections below this are ignored; between lowScore and the class's high score they are "low" (stage 2
+   *  only). 0.1, the contract's MIN_DETECTION_SCORE: the configuration cannot ask for less. */
   lowScore: number;
-  /** A leftover high detection starts a (tentative) track only at this score. ByteTrack: track_thresh + 0.1. */
-  newTrackScore: number;
+  /** A leftover high detection starts a (tentative) track only at its class's high score plus this (capped at 1).
+   *  ByteTrack: new tracks at track_thresh + 0.1. */
+  newTrackMargin: number;
   /** Stage 1 gate on 1 - IoU (x score when fuseScore): ByteTrack match_thresh 0.8. */
   matchCost: number;
   /** Stage 2 gate on 1 - IoU for low detections vs still-tracked tracks: 0.5 (IoU >= 0.5). */
@@ -40,8 +45,9 @@ export interface ByteTrackerOptions {
 
 export const DEFAULT_BYTE_TRACKER_OPTIONS: Readonly<ByteTrackerOptions> = {
   highScore: 0.5,
-  lowScore: 0.1,
-  newTrackScore: 0.6,
+  classHighScore: {},
+  lowScore: MIN_DETECTION_SCORE,
+  newTrackMargin: 0.1,
   matchCost: 0.8,
   lowMatchCost: 0.5,
   tentativeMatchCost: 0.7,
@@ -53,6 +59,25 @@ export const DEFAULT_BYTE_TRACKER_OPTIONS: Readonly<ByteTrackerOptions> = {
   classGating: true,
   noise: DEFAULT_KALMAN_NOISE,
 };
+
+/** The score thresholds a configuration sets (`detection.scoreThreshold` and `classThresholds`). */
+export type TrackerThresholds = Pick<ByteTrackerOptions, 'highScore' | 'classHighScore'>;
+
+/** The tracker thresholds for a configuration's detection settings. */
+export function trackerThresholdsFor(detection: {
+  scoreThreshold: number;
+  classThresholds: Partial<Record<ObjectClass, number>>;
+}): TrackerThresholds {
+  return { highScore: detection.scoreThreshold, classHighScore: { ...detection.classThresholds } };
+}
+
+function checkThresholds(o: Pick<ByteTrackerOptions, 'lowScore' | 'highScore' | 'classHighScore' | 'newTrackMargin'>) {
+  const highs = [o.highScore, ...Object.values(o.classHighScore)];
+  if (!highs.every((h) => h !== undefined && o.lowScore <= h && h <= 1)) {
+    throw new RangeError(`tracker high scores must lie in [lowScore ${o.lowScore}, 1], got ${highs.join(', ')}`);
+  }
+  if (!(o.newTrackMargin >= 0)) throw new RangeError('newTrackMargin must be >= 0');
+}
 
 /** The box grown by `scale` of its width and height on every side (buffered IoU). */
 function expand(box: Box, scale: number): Box {
@@ -130,20 +155,41 @@ class Track {
  * in that frame. Frame times must not go backwards. See README.md for the stages and why each default was chosen.
  */
 export class ByteTracker {
-  readonly options: Readonly<ByteTrackerOptions>;
+  private current: Readonly<ByteTrackerOptions>;
   private tracks: Track[] = [];
   private nextId = 1;
   private lastFrameMs: number | null = null;
 
   constructor(options: Partial<ByteTrackerOptions> = {}) {
-    this.options = { ...DEFAULT_BYTE_TRACKER_OPTIONS, ...options };
-    const o = this.options;
-    if (!(o.lowScore <= o.highScore && o.highScore <= o.newTrackScore)) {
-      throw new RangeError('tracker scores must satisfy lowScore <= highScore <= newTrackScore');
-    }
+    const o = { ...DEFAULT_BYTE_TRACKER_OPTIONS, ...options };
+    checkThresholds(o);
     if (!(o.lostBufferSeconds >= 0)) throw new RangeError('lostBufferSeconds must be >= 0');
     if (!(o.bufferScale >= 0)) throw new RangeError('bufferScale must be >= 0');
     if (!(Number.isInteger(o.confirmHits) && o.confirmHits >= 1)) throw new RangeError('confirmHits must be >= 1');
+    this.current = o;
+  }
+
+  get options(): Readonly<ByteTrackerOptions> {
+    return this.current;
+  }
+
+  /**
+   * New score thresholds from the next frame on (a configuration change applies live, without losing the tracks).
+   * Throws, changing nothing, when they are out of range.
+   */
+  setThresholds(thresholds: TrackerThresholds): void {
+    const next = { ...this.options, ...thresholds };
+    checkThresholds(next);
+    this.current = next;
+  }
+
+  /** The score thresholds in force. */
+  get thresholds(): TrackerThresholds {
+    return { highScore: this.options.highScore, classHighScore: { ...this.options.classHighScore } };
+  }
+
+  private highScoreOf(cls: ObjectClass): number {
+    return this.options.classHighScore[cls] ?? this.options.highScore;
   }
 
   /** Associates one frame's detections; returns the confirmed tracks seen in this frame, by id. */
@@ -156,8 +202,8 @@ export class ByteTracker {
     const o = this.options;
 
     const usable = detections.filter((d) => d.score >= o.lowScore && boxArea(d.box) > 0);
-    const high = usable.filter((d) => d.score >= o.highScore);
-    const low = usable.filter((d) => d.score < o.highScore);
+    const high = usable.filter((d) => d.score >= this.highScoreOf(d.cls));
+    const low = usable.filter((d) => d.score < this.highScoreOf(d.cls));
 
     for (const t of this.tracks) t.predictTo(tMs);
     const wasTracked = new Set(this.tracks.filter((t) => t.state === 'tracked'));
@@ -198,7 +244,7 @@ export class ByteTracker {
     // Stage 4: new tentative tracks from confident leftovers.
     for (const i of s3.unmatchedCols) {
       const det = leftover[i];
-      if (det.score < o.newTrackScore) continue;
+      if (det.score < Math.min(1, this.highScoreOf(det.cls) + o.newTrackMargin)) continue;
       const t = new Track(det, tMs, o.noise);
       if (o.confirmHits <= 1) this.confirm(t);
       this.tracks.push(t);

@@ -29,8 +29,9 @@ export const CameraSourceSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('onvif'),
     xaddr: UrlWithoutUserinfo,
-    /** Media profile to use; when absent the edge picks the one closest above the model input size. */
-    profileToken: z.string().max(128).optional(),
+    /** Media profile whose stream feeds detection; when absent the edge picks the one closest above the model
+     *  input size. A token the camera does not offer is reported in the camera's status (the camera retries). */
+    profileToken: z.string().min(1).max(128).optional(),
     transport: z.enum(['tcp', 'udp']).default('tcp'),
   }),
   z.object({ kind: z.literal('file'), path: z.string().min(1).max(1024), loop: z.boolean().default(false) }),
@@ -141,15 +142,31 @@ export const RuleConfigSchema = z.discriminatedUnion('kind', [
 ]);
 export type RuleConfig = z.infer<typeof RuleConfigSchema>;
 
+/**
+ * The lowest score a configuration can set. The edge's detector always reports detections down to this score and its
+ * tracker keeps tracks alive with them (ByteTrack's low-score stage), so a threshold below it could never be in force.
+ */
+export const MIN_DETECTION_SCORE = 0.1;
+const DetectionScoreSchema = z.number().min(MIN_DETECTION_SCORE).max(1);
+
+/** A model id: a manifest's name in the edge's models folder (never a path). */
+export const ModelIdSchema = z
+  .string()
+  .max(128)
+  .regex(/^[a-z0-9][a-z0-9_]*$/, 'must be a model id: lowercase letters, digits and "_"');
+
 export const DetectionSettingsSchema = z.object({
-  modelId: z.string().min(1).max(128),
+  modelId: ModelIdSchema,
   /**
    * Score from which a detection can start or firmly continue a track (ByteTrack's track threshold). Weaker
-   * detections (down to 0.1) only keep existing tracks alive, so the detector itself runs at a lower threshold.
+   * detections (down to MIN_DETECTION_SCORE) only keep existing tracks alive, so the detector itself runs at that
+   * floor. Applied live (no camera restarts).
    */
-  scoreThreshold: ScoreSchema.default(0.5),
+  scoreThreshold: DetectionScoreSchema.default(0.5),
+  /** IoU above which the detector suppresses overlapping boxes. Applied live. */
   nmsIou: ScoreSchema.default(0.45),
-  classThresholds: z.partialRecord(ObjectClassSchema, ScoreSchema).default({}),
+  /** Per-class `scoreThreshold`; a class not listed uses `scoreThreshold`. Applied live. */
+  classThresholds: z.partialRecord(ObjectClassSchema, DetectionScoreSchema).default({}),
 });
 
 /** Centre -> edge, retained. The edge validates, persists, applies without restarting capture, and acknowledges. */
@@ -235,12 +252,22 @@ function configReferenceIssues(cfg: Pick<EdgeConfig, 'cameras' | 'zones' | 'line
   return issues;
 }
 
+/** Limits of a config ack's error list (the edge clips what it sends to them). */
+export const CONFIG_ACK_LIMITS = { errors: 100, path: 200, message: 500 } as const;
+
 /** Edge -> centre: the outcome of applying a configuration version. */
 export const ConfigAckSchema = DeliverySchema.extend({
   configVersion: z.int().min(1),
   status: z.enum(['applied', 'rejected']),
   /** Why the configuration was rejected; the previous configuration stays in force. */
-  errors: z.array(z.object({ path: z.string().max(200), message: z.string().max(500) })).max(100),
+  errors: z
+    .array(
+      z.object({
+        path: z.string().max(CONFIG_ACK_LIMITS.path),
+        message: z.string().max(CONFIG_ACK_LIMITS.message),
+      }),
+    )
+    .max(CONFIG_ACK_LIMITS.errors),
 }).refine((a) => (a.status === 'rejected') === a.errors.length > 0, {
   message: 'a rejected config must list errors, an applied one none',
   path: ['errors'],

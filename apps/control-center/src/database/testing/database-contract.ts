@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DetectionEvent } from '@vigil/contracts';
 import type { Database, DatabaseLogger } from '../database.types';
 import { listMigrations, migrate } from '../migration.runner';
-// eslint-disable-next-line no-restricted-imports -- the contract drives the ingest store over each database flavour
+ 
 import { PgIngestStore } from '../../ingest/pg-ingest.store';
 import { DeadLetterRepository } from '../repositories/dead-letter.repository';
 import { DeliveryLossRepository } from '../repositories/delivery-loss.repository';
