@@ -5,7 +5,9 @@ import {
   ObjectClassSchema,
   PointSchema,
   ScoreSchema,
+  TextSchema,
   TimestampSchema,
+  UInt4Schema,
   VEHICLE_CLASSES,
 } from './common.schema';
 import { DIRECTIONS } from './count.schema';
@@ -237,10 +239,10 @@ function configReferenceIssues(cfg: Pick<EdgeConfig, 'cameras' | 'zones' | 'line
 
 /** Edge -> centre: the outcome of applying a configuration version. */
 export const ConfigAckSchema = DeliverySchema.extend({
-  configVersion: z.int().min(1),
+  configVersion: UInt4Schema.min(1),
   status: z.enum(['applied', 'rejected']),
   /** Why the configuration was rejected; the previous configuration stays in force. */
-  errors: z.array(z.object({ path: z.string().max(200), message: z.string().max(500) })).max(100),
+  errors: z.array(z.object({ path: TextSchema.max(200), message: TextSchema.max(500) })).max(100),
 }).refine((a) => (a.status === 'rejected') === a.errors.length > 0, {
   message: 'a rejected config must list errors, an applied one none',
   path: ['errors'],
