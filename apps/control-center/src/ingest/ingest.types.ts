@@ -14,6 +14,14 @@ export interface IngestItem {
   receivedAt: Date;
 }
 
+/** The place in its stream of a refused message: site and node from the topic, boot and seq from the payload. */
+export interface SeqSlot {
+  siteId: string;
+  nodeId: string;
+  bootId: string;
+  seq: number;
+}
+
 /** An invalid message kept for diagnosis: never silently dropped, never allowed to stop the stream. */
 export interface DeadLetterRow {
   topic: string;
@@ -25,6 +33,11 @@ export interface DeadLetterRow {
   payload: Buffer;
   payloadBytes: number;
   receivedAt: Date;
+  /**
+   * Where the refused message sat in its stream, when its envelope was readable: the commit closes that seq as
+   * rejected, so the acknowledgement moves past it and no replay is asked for it.
+   */
+  slot?: SeqSlot | null;
 }
 
 /** An edge's announcement of seqs it can no longer deliver (`delivery_gap`); site and node from the topic. */
@@ -48,6 +61,11 @@ export interface RecordedLoss extends StreamKey {
   seqs: number;
 }
 
+/** Seqs of one stream that refused messages closed for the first time (a redelivered refusal adds none). */
+export interface RecordedRejection extends StreamKey {
+  seqs: number;
+}
+
 export interface StreamKey {
   siteId: string;
   nodeId: string;
@@ -66,12 +84,14 @@ export interface CommitResult {
   streams: CommittedStream[];
   /** Announced-lost seqs this batch closed for the first time (a repeated announcement adds none). */
   losses: RecordedLoss[];
+  /** Seqs this batch closed as rejected for the first time (dead letters with a readable envelope). */
+  rejected: RecordedRejection[];
 }
 
 /**
  * The storage side of ingest, implemented over the database. One call = one transaction: store new items
- * idempotently (on node, boot, seq), store dead letters, merge the batch's seqs and announced losses into the
- * delivery state, and record the newly closed losses.
+ * idempotently (on node, boot, seq), store dead letters, merge the batch's seqs, the seqs of its refused messages
+ * and announced losses into the delivery state, and record the newly closed losses and rejections.
  */
 export abstract class IngestStore {
   abstract commit(

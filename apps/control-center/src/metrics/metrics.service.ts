@@ -62,6 +62,19 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly ingestRejectedSeqs = new Counter({
+    name: 'vigil_ingest_rejected_seqs_total',
+    help: 'Sequence numbers closed as rejected: their message was refused (at validation or by the database) and dead-lettered, so the commit ack moves past them. Counted once each',
+    labelNames: ['site', 'node'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchSplits = new Counter({
+    name: 'vigil_ingest_batch_splits_total',
+    help: 'Batches the database refused for their data (SQLSTATE class 22/23/54), split in two to isolate the refused messages',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
   }

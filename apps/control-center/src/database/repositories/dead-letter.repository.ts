@@ -20,6 +20,9 @@ export interface DeadLetterInput {
   /** Size of the original payload when `payload` is already a prefix. */
   payloadBytes?: number;
   receivedAt: Date;
+  /** Boot and seq of the refused message, when its envelope was readable (its seq was closed as rejected). */
+  bootId?: string | null;
+  seq?: number | null;
 }
 
 export interface DeadLetterRow {
@@ -31,6 +34,8 @@ export interface DeadLetterRow {
   reason: string;
   payload: Buffer;
   payloadBytes: number;
+  bootId: string | null;
+  seq: number | null;
 }
 
 const COLUMNS = [
@@ -41,6 +46,8 @@ const COLUMNS = [
   { name: 'reason', type: 'text' },
   { name: 'payload', type: 'bytea' },
   { name: 'payload_bytes', type: 'int4' },
+  { name: 'boot_id', type: 'uuid' },
+  { name: 'seq', type: 'int8' },
 ];
 
 /** PostgreSQL text cannot hold NUL; a fuzzed topic can. */
@@ -79,6 +86,8 @@ export class DeadLetterRepository {
         clean(r.reason, REASON_CHARS),
         r.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES),
         r.payloadBytes ?? r.payload.length,
+        r.bootId ?? null,
+        r.seq ?? null,
       );
     }
     await q.query(`INSERT INTO dead_letters (${batch.names}) ${batch.select('u')}`, batch.params);
@@ -112,8 +121,10 @@ export class DeadLetterRepository {
       reason: string;
       payload: Buffer;
       payload_bytes: number;
+      boot_id: string | null;
+      seq: string | null;
     }>(
-      `SELECT id, received_at, topic, code, path, reason, payload, payload_bytes
+      `SELECT id, received_at, topic, code, path, reason, payload, payload_bytes, boot_id, seq
          FROM dead_letters ORDER BY id DESC LIMIT $1`,
       [limit],
     );
@@ -126,6 +137,8 @@ export class DeadLetterRepository {
       reason: r.reason,
       payload: r.payload,
       payloadBytes: r.payload_bytes,
+      bootId: r.boot_id,
+      seq: r.seq === null ? null : Number(r.seq),
     }));
   }
 }
