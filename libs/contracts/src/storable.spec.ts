@@ -28,7 +28,7 @@ function stringLeaves(value: Json, path: string[] = []): { path: string[]; key: 
 
 function withString(message: Json, leaf: { path: string[]; key: boolean }, edit: (s: string) => string): Json {
   const copy = structuredClone(message) as Record<string, Json>;
-  let parent = copy as Record<string, Json>;
+  let parent = copy;
   for (const p of leaf.path.slice(0, -1)) parent = parent[p] as Record<string, Json>;
   const last = leaf.path.at(-1)!;
   if (leaf.key) {
