@@ -65,9 +65,11 @@ export function fitsReal(n: number): boolean {
 /**
  * Times stored are within [TIMESTAMP_MIN, TIMESTAMP_MAX): a clock outside that window is broken, and PostgreSQL's
  * own range (4713 BC to 294276 AD, no year 0) and day partitions are no place to find out. Checked on the instant,
- * so an offset cannot move a time out of the window.
+ * so an offset cannot move a time out of the window. The window starts at the Unix epoch, not later: a device
+ * without a real-time clock starts there until NTP syncs, and what it says then must still reach the centre (which
+ * dead-letters it as older than its retention) rather than fail at the edge.
  */
-export const TIMESTAMP_MIN = '2000-01-01T00:00:00.000Z';
+export const TIMESTAMP_MIN = '1970-01-01T00:00:00.000Z';
 export const TIMESTAMP_MAX = '2100-01-01T00:00:00.000Z';
 const TIMESTAMP_MIN_MS = Date.parse(TIMESTAMP_MIN);
 const TIMESTAMP_MAX_MS = Date.parse(TIMESTAMP_MAX);
