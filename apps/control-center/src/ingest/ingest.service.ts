@@ -149,13 +149,15 @@ export class IngestService {
         // A dead letter keeps the entry's message as it stood in the batch.
         const bytes = () => Buffer.from(JSON.stringify(entries[i].message) ?? 'null', 'utf8');
         // An entry's place in the sequence: the batch's node, the entry's own envelope.
-        const slot = () => refusedSlot(null, () => readEnvelope(entries[i].message), r.topic);
+        const slot = result.ok ? noSlot : () => refusedSlot(null, () => readEnvelope(entries[i].message), r.topic);
         this.queue.push(this.unitOf(topic, result, msg.receivedAt, bytes, slot));
       });
       this.metrics.ingestBatchEntries.inc(entries.length);
       return;
     }
-    const slot = () => refusedSlot(r.topic, () => readPayloadEnvelope(r.topic?.kind ?? '', msg.payload));
+    const slot = r.ok
+      ? noSlot
+      : () => refusedSlot(r.topic, () => readPayloadEnvelope(r.topic?.kind ?? '', msg.payload));
     this.queue.push(this.unitOf(msg.topic, r, msg.receivedAt, () => msg.payload, slot));
   }
 
@@ -392,6 +394,9 @@ export class IngestService {
     }
   }
 }
+
+/** A valid message is not refused: no closure per message on the hot path. */
+const noSlot = (): null => null;
 
 function streamKey(s: { siteId: string; nodeId: string; bootId: string }): string {
   return `${s.siteId}/${s.nodeId}/${s.bootId}`;
