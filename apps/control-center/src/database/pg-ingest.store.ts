@@ -157,13 +157,13 @@ export class PgIngestStore extends IngestStore {
           holeSince: prior.holeSince,
         };
         // A refused copy of a seq stored before (or in this batch) closes nothing new.
-        let fresh = 0;
+        let newlyRejected = 0;
         if (refusedSeqs.length > 0) {
           const stored = new Set(list);
-          fresh = notClosed(priorState, refusedSeqs).filter((seq) => !stored.has(seq)).length;
-          if (fresh > 0) rejections.push({ ...ref, seqs: fresh });
+          newlyRejected = notClosed(priorState, refusedSeqs).filter((seq) => !stored.has(seq)).length;
+          if (newlyRejected > 0) rejections.push({ ...ref, seqs: newlyRejected });
         }
-        rejectedCounts.set(key, (prior.rejected ?? 0) + fresh);
+        rejectedCounts.set(key, (prior.rejected ?? 0) + newlyRejected);
         // Seqs first: a message that arrives in the same batch as its loss announcement was delivered after all.
         let state = advance(priorState, refusedSeqs.length > 0 ? [...list, ...refusedSeqs] : list, t);
         if (lost.length > 0) {

@@ -6,7 +6,7 @@ export class MetricsService {
 
   readonly ingestMessages = new Counter({
     name: 'vigil_ingest_messages_total',
-    help: 'Edge messages by outcome: accepted (stored), duplicate (already stored), rejected (dead-lettered)',
+    help: 'Edge messages by outcome: accepted (stored), duplicate (already stored), rejected (dead-lettered, kind = the code), dropped (a dead letter the database refused too)',
     labelNames: ['result', 'kind'] as const,
     registers: [this.registry],
   });
