@@ -5,7 +5,9 @@ import {
   ObjectClassSchema,
   PointSchema,
   ScoreSchema,
+  TextSchema,
   TimestampSchema,
+  UInt4Schema,
   VEHICLE_CLASSES,
 } from './common.schema';
 import { DIRECTIONS } from './count.schema';
@@ -257,14 +259,14 @@ export const CONFIG_ACK_LIMITS = { errors: 100, path: 200, message: 500 } as con
 
 /** Edge -> centre: the outcome of applying a configuration version. */
 export const ConfigAckSchema = DeliverySchema.extend({
-  configVersion: z.int().min(1),
+  configVersion: UInt4Schema.min(1),
   status: z.enum(['applied', 'rejected']),
   /** Why the configuration was rejected; the previous configuration stays in force. */
   errors: z
     .array(
       z.object({
-        path: z.string().max(CONFIG_ACK_LIMITS.path),
-        message: z.string().max(CONFIG_ACK_LIMITS.message),
+        path: TextSchema.max(CONFIG_ACK_LIMITS.path),
+        message: TextSchema.max(CONFIG_ACK_LIMITS.message),
       }),
     )
     .max(CONFIG_ACK_LIMITS.errors),

@@ -3,10 +3,12 @@ import {
   CountSchema,
   DeliverySchema,
   IdSchema,
+  INT4_MAX,
   ObjectClassSchema,
   PointSchema,
   ScoreSchema,
   TimestampSchema,
+  UInt4Schema,
   UuidSchema,
 } from './common.schema';
 
@@ -25,17 +27,23 @@ export const LineCountSchema = DeliverySchema.extend({
   intervalStart: TimestampSchema,
   intervalEnd: TimestampSchema,
   counts: z.array(z.object({ objectClass: ObjectClassSchema, direction: DirectionSchema, count: CountSchema })).max(64),
-}).refine((c) => Date.parse(c.intervalEnd) > Date.parse(c.intervalStart), {
-  message: 'intervalEnd must be after intervalStart',
-  path: ['intervalEnd'],
-});
+})
+  .refine((c) => Date.parse(c.intervalEnd) > Date.parse(c.intervalStart), {
+    message: 'intervalEnd must be after intervalStart',
+    path: ['intervalEnd'],
+  })
+  // The interval's total (and a pair listed twice, summed) is stored as integer too.
+  .refine((c) => c.counts.reduce((n, r) => n + r.count, 0) <= INT4_MAX, {
+    message: `counts must sum to at most ${INT4_MAX} (integer column)`,
+    path: ['counts'],
+  });
 export type LineCount = z.infer<typeof LineCountSchema>;
 
 /** One road user crossing one line, for audits of the aggregates and for per-vehicle studies. */
 export const CrossingSchema = DeliverySchema.extend({
   crossingId: UuidSchema,
   lineId: IdSchema,
-  trackId: z.int().min(0),
+  trackId: UInt4Schema,
   objectClass: ObjectClassSchema,
   direction: DirectionSchema,
   at: TimestampSchema,

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { CountSchema, DeliverySchema, IdSchema, TimestampSchema, UuidSchema } from './common.schema';
+import {
+  CountSchema,
+  DeliverySchema,
+  IdSchema,
+  Int8Schema,
+  TextSchema,
+  TimestampSchema,
+  UInt4Schema,
+  UuidSchema,
+} from './common.schema';
 
 /**
  * Edge node status, retained. The same shape is the MQTT last will (state `offline`, reason `connection_lost`),
@@ -14,9 +23,9 @@ export const NodeStatusSchema = z
     state: z.enum(['online', 'offline']),
     reason: z.enum(['started', 'shutdown', 'connection_lost']).optional(),
     /** Software version of the edge agent. */
-    version: z.string().min(1).max(64),
+    version: TextSchema.min(1).max(64),
     /** Version of the configuration currently in force, if any. */
-    configVersion: z.int().min(0).nullable(),
+    configVersion: UInt4Schema.nullable(),
     cameras: z.array(IdSchema).max(256),
   })
   .refine((s) => s.seq !== undefined || s.reason === 'connection_lost', {
@@ -32,13 +41,13 @@ export type CameraState = z.infer<typeof CameraStateSchema>;
 /** Camera status, retained, published on every state change. `reason` never contains credentials. */
 export const CameraStatusSchema = DeliverySchema.extend({
   state: CameraStateSchema,
-  reason: z.string().max(500).nullable(),
+  reason: TextSchema.max(500).nullable(),
   /** Reconnect attempt number since the last healthy stream (0 while streaming). */
-  attempt: z.int().min(0),
+  attempt: UInt4Schema,
   /** Delay before the next reconnect attempt, when one is scheduled. */
-  nextRetryMs: z.int().min(0).nullable(),
+  nextRetryMs: UInt4Schema.nullable(),
   /** Decoded frame size delivered to the detector, when streaming. */
-  frameSize: z.object({ width: z.int().positive(), height: z.int().positive() }).nullable(),
+  frameSize: z.object({ width: UInt4Schema.min(1), height: UInt4Schema.min(1) }).nullable(),
 });
 export type CameraStatus = z.infer<typeof CameraStatusSchema>;
 
@@ -56,14 +65,14 @@ const CameraHealthSchema = z.object({
 /** Periodic node health, sequenced. Also reports outbox pressure so the centre can alarm before data is evicted. */
 export const HeartbeatSchema = DeliverySchema.extend({
   uptimeS: z.number().min(0),
-  configVersion: z.int().min(0).nullable(),
+  configVersion: UInt4Schema.nullable(),
   cameras: z.array(CameraHealthSchema).max(256),
   outbox: z.object({
     depth: CountSchema,
-    bytes: CountSchema,
+    bytes: Int8Schema.min(0),
     oldestAgeS: z.number().min(0).nullable(),
     /** Entries evicted since boot because of the byte or age bound, by message kind. Never silently zeroed. */
-    evicted: z.record(z.string(), CountSchema),
+    evicted: z.record(TextSchema.max(64), CountSchema),
   }),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;

@@ -6,7 +6,9 @@ import {
   ObjectClassSchema,
   ScoreSchema,
   Sha256Schema,
+  TextSchema,
   TimestampSchema,
+  UInt4Schema,
   UuidSchema,
 } from './common.schema';
 
@@ -23,13 +25,13 @@ export type EventPhase = z.infer<typeof EventPhaseSchema>;
  * (AI Act: traceability of high-risk-adjacent automated processing).
  */
 export const ModelProvenanceSchema = z.object({
-  modelId: z.string().min(1).max(128),
+  modelId: TextSchema.min(1).max(128),
   sha256: Sha256Schema,
   scoreThreshold: ScoreSchema,
   nmsIou: ScoreSchema,
   /** Per-class score thresholds where they differ from `scoreThreshold`. */
-  classThresholds: z.record(z.string(), ScoreSchema).optional(),
-  trackerId: z.string().min(1).max(64).optional(),
+  classThresholds: z.record(TextSchema.max(64), ScoreSchema).optional(),
+  trackerId: TextSchema.min(1).max(64).optional(),
 });
 export type ModelProvenance = z.infer<typeof ModelProvenanceSchema>;
 
@@ -50,7 +52,7 @@ export const DetectionEventSchema = DeliverySchema.extend({
   zoneId: IdSchema,
   objectClass: ObjectClassSchema,
   /** Tracker id of the object now (may change over the event's life if the object was re-acquired). */
-  trackId: z.int().min(0),
+  trackId: UInt4Schema,
   score: ScoreSchema,
   maxScore: ScoreSchema,
   box: BoxSchema,
@@ -60,7 +62,7 @@ export const DetectionEventSchema = DeliverySchema.extend({
   endReason: z.enum(['departed', 'schedule_ended', 'lost', 'rule_removed', 'shutdown']).nullable(),
   dwellSeconds: z.number().min(0),
   /** Pedestrians present in or next to the zone (pedestrian blocking); null for other kinds. */
-  pedestriansPresent: z.int().min(0).nullable(),
+  pedestriansPresent: UInt4Schema.nullable(),
   evidence: EvidenceRefSchema.nullable(),
   model: ModelProvenanceSchema,
 })

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { BoxSchema, DeliverySchema, IdSchema, Sha256Schema, TimestampSchema, UuidSchema } from './common.schema';
+import {
+  BoxSchema,
+  DeliverySchema,
+  IdSchema,
+  Sha256Schema,
+  TextSchema,
+  TimestampSchema,
+  UInt4Schema,
+  UuidSchema,
+} from './common.schema';
 
 /** Evidence images are bounded so one snapshot can never clog the outbox or the broker. */
 export const MAX_EVIDENCE_BYTES = 512 * 1024;
@@ -14,14 +23,14 @@ export const EvidenceMetaSchema = DeliverySchema.extend({
   capturedAt: TimestampSchema,
   contentType: z.literal('image/jpeg'),
   bytes: z.int().min(1).max(MAX_EVIDENCE_BYTES),
-  width: z.int().positive(),
-  height: z.int().positive(),
+  width: UInt4Schema.min(1),
+  height: UInt4Schema.min(1),
   sha256: Sha256Schema,
   /** The boxed object, normalised. */
   box: BoxSchema.nullable(),
   /** Privacy masking burnt in at the edge before the image left it. */
   masking: z.object({
-    personsBlurred: z.int().min(0),
+    personsBlurred: UInt4Schema,
     privacyZones: z.array(IdSchema).max(64),
   }),
 });
@@ -34,7 +43,7 @@ export type EvidenceMeta = z.infer<typeof EvidenceMetaSchema>;
 export const SnapshotRequestSchema = z.object({
   requestId: UuidSchema,
   cameraId: IdSchema,
-  requestedBy: z.string().min(1).max(200),
+  requestedBy: TextSchema.min(1).max(200),
   ts: TimestampSchema,
 });
 export type SnapshotRequest = z.infer<typeof SnapshotRequestSchema>;

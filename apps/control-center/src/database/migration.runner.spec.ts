@@ -21,8 +21,14 @@ describe('migrations', () => {
   it('gives each flavour its shared files plus its own, in version order', () => {
     const ts = listMigrations('timescaledb').map((m) => `${m.version}:${m.name}:${m.flavour ?? '*'}`);
     const pg = listMigrations('postgres').map((m) => `${m.version}:${m.name}:${m.flavour ?? '*'}`);
-    expect(ts).toEqual(['1:core:*', '2:timeseries:timescaledb', '3:flows:timescaledb', '4:delivery_losses:*']);
-    expect(pg).toEqual(['1:core:*', '2:timeseries:postgres', '4:delivery_losses:*']);
+    expect(ts).toEqual([
+      '1:core:*',
+      '2:timeseries:timescaledb',
+      '3:flows:timescaledb',
+      '4:delivery_losses:*',
+      '5:rejected_seqs:*',
+    ]);
+    expect(pg).toEqual(['1:core:*', '2:timeseries:postgres', '4:delivery_losses:*', '5:rejected_seqs:*']);
     for (const m of listMigrations('postgres')) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 

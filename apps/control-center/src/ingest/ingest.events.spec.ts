@@ -34,6 +34,7 @@ class FakeStore extends IngestStore {
         return { siteId, nodeId, bootId, state: advance(emptySequenceState(), [], Date.now()) };
       }),
       losses: [],
+      rejected: [],
     });
   }
 }
@@ -90,6 +91,25 @@ describe('ingest.committed', () => {
     await ingest.drain();
     expect(received).toHaveLength(1);
     expect(received[0].items).toHaveLength(1);
+  });
+
+  it('leaves out items the tables refused (dead-lettered, not stored)', async () => {
+    /** Refuses every heartbeat as the tables would refuse a message older than retention. */
+    class RefusingStore extends FakeStore {
+      override async commit(items: IngestItem[], dead: DeadLetterRow[]): Promise<CommitResult> {
+        const result = await super.commit(items, dead);
+        const notStored = items.filter((i) => i.kind === 'heartbeat');
+        return { ...result, inserted: items.length - notStored.length, notStored };
+      }
+    }
+    const { ingest, received } = service(new RefusingStore());
+    for (const name of ['event', 'heartbeat']) {
+      const f = fixture(name);
+      ingest.accept({ topic: f.topic, payload: f.bytes, receivedAt: new Date() });
+    }
+    await ingest.drain();
+    expect(received).toHaveLength(1);
+    expect(received[0].items.map((i) => i.kind)).toEqual(['event']);
   });
 
   it('keeps committing when a subscriber fails', async () => {

@@ -7,7 +7,7 @@ export type IngestItemOf<K extends StoredEdgeKind> = IngestItem & { kind: K; mes
 
 /**
  * `ingest.committed`: what one committed batch holds. Site, node and camera of every item come from its topic.
- * `items` are the batch's valid messages: stored by this commit or, for a replay or redelivery, already stored before
+ * `items` are the batch's stored messages: stored by this commit or, for a replay or redelivery, already stored before
  * (`duplicates` counts those), so consumers key on message identity (e.g. an event's `eventId`).
  */
 export interface IngestCommittedEvent {

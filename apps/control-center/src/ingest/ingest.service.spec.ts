@@ -11,8 +11,9 @@ import {
   type IngestItem,
   type LossReport,
   type RecordedLoss,
+  type RecordedRejection,
 } from './ingest.types';
-import { advance, emptySequenceState, newlyLost, rangeSize, type SequenceState } from './sequence-tracker';
+import { advance, emptySequenceState, newlyLost, notClosed, rangeSize, type SequenceState } from './sequence-tracker';
 
 const node = { siteId: 'site-a', nodeId: 'node-1' };
 const bootId = '5b0d7c7e-3f0a-4c8e-9a51-2f8e4c1d9b01';
@@ -39,10 +40,19 @@ class MemoryStore extends IngestStore {
   delayMs = 0;
   active = 0;
   maxActive = 0;
+  /** Items the "database" refuses for their data, as PostgreSQL refuses NUL in text (SQLSTATE 22021). */
+  poison: (item: IngestItem) => boolean = () => false;
+  /** Every commit attempt, with the units it held. */
+  attempts: number[] = [];
   commit(items: IngestItem[], dead: DeadLetterRow[], _now: Date, reports: LossReport[] = []): Promise<CommitResult> {
+    this.attempts.push(items.length + dead.length + reports.length);
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
-      return Promise.reject(new Error('connection refused'));
+      return Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' }));
+    }
+    if (items.some((it) => this.poison(it))) {
+      const err = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+      return Promise.reject(err);
     }
     this.commits.push(items.length + dead.length + reports.length);
     if (this.delayMs > 0) {
@@ -73,6 +83,13 @@ class MemoryStore extends IngestStore {
       }
     }
     this.dead.push(...dead);
+    const refused = new Map<string, number[]>();
+    for (const d of dead) {
+      if (!d.slot) continue;
+      const k = `${d.slot.siteId}/${d.slot.nodeId}/${d.slot.bootId}`;
+      refused.set(k, [...(refused.get(k) ?? []), d.slot.seq]);
+      if (!seqs.has(k)) seqs.set(k, []);
+    }
     const lostBy = new Map<string, { from: number; to: number }[]>();
     for (const r of reports) {
       for (const l of r.lost) {
@@ -82,9 +99,13 @@ class MemoryStore extends IngestStore {
       }
     }
     const losses: RecordedLoss[] = [];
+    const rejected: RecordedRejection[] = [];
     const streams = [...seqs].map(([k, list]) => {
       const [siteId, nodeId, b] = k.split('/');
-      let state = advance(this.states.get(k) ?? emptySequenceState(), list, Date.now());
+      const prior = this.states.get(k) ?? emptySequenceState();
+      const newlyRejected = notClosed(prior, refused.get(k) ?? []).filter((seq) => !list.includes(seq));
+      if (newlyRejected.length > 0) rejected.push({ siteId, nodeId, bootId: b, seqs: newlyRejected.length });
+      let state = advance(prior, [...list, ...(refused.get(k) ?? [])], Date.now());
       const fresh = newlyLost(state, lostBy.get(k) ?? []);
       if (fresh.length > 0) {
         state = advance(state, [], Date.now(), fresh);
@@ -93,7 +114,7 @@ class MemoryStore extends IngestStore {
       this.states.set(k, state);
       return { siteId, nodeId, bootId: b, state };
     });
-    return { inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams, losses };
+    return { inserted, duplicates: items.length - inserted, deadLettersEvicted: 0, streams, losses, rejected };
   }
 }
 
@@ -136,7 +157,11 @@ function setup(
     const m = await metrics.deliveryLost.get();
     return m.values.find((v) => v.labels.site === node.siteId && v.labels.node === node.nodeId)?.value ?? 0;
   };
-  return { store, service, acks, replays, lostTotal, resumed: () => resumed };
+  const counter = async (c: MetricsService['ingestRejectedSeqs' | 'ingestBatchSplits']) =>
+    (await c.get()).values.reduce((n, v) => n + v.value, 0);
+  const rejectedTotal = () => counter(metrics.ingestRejectedSeqs);
+  const splits = () => counter(metrics.ingestBatchSplits);
+  return { store, service, acks, replays, lostTotal, rejectedTotal, splits, resumed: () => resumed };
 }
 
 describe('IngestService', () => {
@@ -304,3 +329,125 @@ function gap(ranges: { from: number; to: number }[]) {
     receivedAt: new Date(),
   };
 }
+
+describe('IngestService with refused messages', () => {
+  let afterTest: (() => Promise<void>) | null = null;
+  afterEach(async () => {
+    await afterTest?.();
+    afterTest = null;
+  });
+  const statusTopic = topics.edgeCamera('camera_status', { ...node, cameraId: 'cam-1' });
+  const status = (seq: number, reason: string | null = null) => ({
+    topic: statusTopic,
+    payload: Buffer.from(
+      JSON.stringify({
+        bootId,
+        seq,
+        ts: new Date().toISOString(),
+        state: 'failed',
+        reason,
+        attempt: 1,
+        nextRetryMs: 1000,
+        frameSize: null,
+      }),
+    ),
+    receivedAt: new Date(),
+  });
+  const seqOf = (it: IngestItem) => (it.message as { seq: number }).seq;
+
+  it('dead-letters the messages the database refuses for their data with its SQLSTATE, commits the rest, stays ready', async () => {
+    // Before: the batch was retried whole for ever, nothing after it committed and readiness turned red.
+    const { store, service, acks, replays, rejectedTotal, splits } = setup({ batchMax: 64, gapGraceMs: 30 });
+    service.start();
+    store.poison = (it) => [7, 40].includes(seqOf(it));
+    let everUnhealthy = false;
+    const commit = store.commit.bind(store);
+    store.commit = (...args) => {
+      everUnhealthy ||= !service.healthy;
+      return commit(...args);
+    };
+    for (let s = 1; s <= 64; s++) service.accept(s % 2 ? heartbeat(s) : status(s, `reason ${s}`));
+    await service.drain();
+    expect(everUnhealthy || !service.healthy).toBe(false);
+    expect(store.rows.size).toBe(62);
+    expect(store.dead.map((d) => [d.code, d.slot?.seq, d.topic])).toEqual([
+      ['DB_22021', 7, topics.edgeNode('heartbeat', node)],
+      ['DB_22021', 40, statusTopic],
+    ]);
+    expect(store.dead[0].reason).toMatch(/SQLSTATE 22021: invalid byte sequence/);
+    expect((JSON.parse(store.dead[1].payload.toString()) as { reason: string }).reason).toBe('reason 40');
+    expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 64 });
+    expect(await rejectedTotal()).toBe(2);
+    expect(await splits()).toBeGreaterThan(0);
+    // Isolating two refused rows among 64 takes a few commits, not one per row.
+    expect(store.attempts.length).toBeLessThan(30);
+    await new Promise((r) => setTimeout(r, 80));
+    await service.stop();
+    expect(replays()).toEqual([]);
+  });
+
+  it('retries connection errors whole, then isolates a data error (no split while the database is away)', async () => {
+    const { store, service, acks } = setup({ batchMax: 8 });
+    store.failuresLeft = 2;
+    store.poison = (it) => seqOf(it) === 3;
+    for (let s = 1; s <= 8; s++) service.accept(heartbeat(s));
+    await service.drain();
+    expect(store.attempts.slice(0, 3)).toEqual([8, 8, 8]);
+    expect(store.rows.size).toBe(7);
+    expect(acks().at(-1)?.upToSeq).toBe(8);
+  }, 10_000);
+
+  it('closes the seq of a message refused at validation: the ack moves past it, counted once, never replayed', async () => {
+    // Before: the commit mark stopped at the refused seq and the centre asked for it every grace period.
+    const { store, service, acks, replays, rejectedTotal } = setup({ gapGraceMs: 30 });
+    service.start();
+    afterTest = () => service.stop();
+    const tooLong = status(2, 'x'.repeat(501));
+    service.accept(heartbeat(1));
+    service.accept(tooLong);
+    service.accept(heartbeat(3));
+    await service.drain();
+    expect(store.dead.map((d) => [d.code, d.path, d.slot])).toEqual([
+      ['INVALID_PAYLOAD', 'reason', { ...node, bootId, seq: 2 }],
+    ]);
+    expect(acks().at(-1)).toMatchObject({ bootId, upToSeq: 3 });
+    expect(await rejectedTotal()).toBe(1);
+    // Redelivered (e.g. retained, or resent before the ack arrived): dead-lettered again, not counted again.
+    service.accept(tooLong);
+    await service.drain();
+    expect(await rejectedTotal()).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(replays()).toEqual([]);
+  });
+
+  it("closes a refused batch entry in the batch's node; a message without a trusted topic or envelope closes nothing", async () => {
+    const { store, service, acks } = setup();
+    const entries = [
+      { suffix: 'heartbeat', payload: heartbeat(1).payload },
+      { suffix: 'camera/cam-1/bogus', payload: heartbeat(2).payload },
+      { suffix: 'heartbeat', payload: Buffer.from(JSON.stringify({ bootId, seq: 3, uptimeS: -1 })) },
+      { suffix: 'heartbeat', payload: heartbeat(4).payload },
+    ];
+    service.accept({ topic: topics.edgeNode('batch', node), payload: encodeBatch(entries), receivedAt: new Date() });
+    service.accept({
+      topic: 'vigil/v1/edge/site-a/node-1/bogus',
+      payload: heartbeat(5).payload,
+      receivedAt: new Date(),
+    });
+    service.accept({ topic: topics.centre('commit', node), payload: heartbeat(6).payload, receivedAt: new Date() });
+    service.accept({
+      topic: topics.edgeNode('heartbeat', node),
+      payload: Buffer.from('{"seq":7}'),
+      receivedAt: new Date(),
+    });
+    service.accept({
+      topic: topics.edgeNode('delivery_gap', node),
+      payload: heartbeat(8).payload,
+      receivedAt: new Date(),
+    });
+    await service.drain();
+    expect(store.dead.map((d) => d.slot?.seq ?? null)).toEqual([2, 3, null, null, null, null]);
+    expect(store.dead[0].slot).toEqual({ ...node, bootId, seq: 2 });
+    expect(acks().at(-1)?.upToSeq).toBe(4);
+  });
+});

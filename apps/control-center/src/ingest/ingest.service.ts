@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger';
 import type { EventBus } from '../events/event-bus';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { IncomingMqttMessage } from '../mqtt/mqtt.repository';
+import { commitBisecting, dataErrorOf, type DataError } from './batch-splitter';
 import { missingRanges, needsReplay, type SequenceState } from './sequence-tracker';
 import {
   IngestStore,
@@ -12,7 +13,10 @@ import {
   type IngestItem,
   type LossReport,
   type RecordedLoss,
+  type RecordedRejection,
+  type SeqSlot,
 } from './ingest.types';
+import { databaseRefusalCode, readEnvelope, readPayloadEnvelope, refusedItemDeadLetter, refusedSlot } from './refusal';
 
 export const DEAD_LETTER_PAYLOAD_BYTES = 4096;
 
@@ -39,7 +43,10 @@ export interface IngestPublisher {
  * MQTT -> database. Validates every message against the contracts, batches, commits idempotently, then tells each
  * edge what is committed (so it may drop outbox entries) and asks for a replay when a sequence hole stays open.
  * A failing database never loses a message: the batch is retried with backoff, and once the queue is full the MQTT
- * session stops reading (the broker and the edge outboxes hold the rest).
+ * session stops reading (the broker and the edge outboxes hold the rest). A batch the database refuses for its data
+ * (SQLSTATE class 22/23/54) is bisected until the refused messages are isolated: they are dead-lettered with the
+ * database's error and the rest commits. A refused message whose envelope is readable closes its seq as rejected,
+ * so nothing a device sends can stop ingest or hold an edge's outbox.
  */
 /** One thing to commit: a validated message, an invalid one, or an announcement of lost seqs. */
 type Unit = { item: IngestItem } | { dead: DeadLetterRow } | { loss: LossReport };
@@ -143,15 +150,26 @@ export class IngestService {
       unpackBatch(r.topic, r.message).forEach(({ topic, result }, i) => {
         // A dead letter keeps the entry's message as it stood in the batch.
         const bytes = () => Buffer.from(JSON.stringify(entries[i].message) ?? 'null', 'utf8');
-        this.queue.push(this.unitOf(topic, result, msg.receivedAt, bytes));
+        // An entry's place in the sequence: the batch's node, the entry's own envelope.
+        const slot = result.ok ? noSlot : () => refusedSlot(null, () => readEnvelope(entries[i].message), r.topic);
+        this.queue.push(this.unitOf(topic, result, msg.receivedAt, bytes, slot));
       });
       this.metrics.ingestBatchEntries.inc(entries.length);
       return;
     }
-    this.queue.push(this.unitOf(msg.topic, r, msg.receivedAt, () => msg.payload));
+    const slot = r.ok
+      ? noSlot
+      : () => refusedSlot(r.topic, () => readPayloadEnvelope(r.topic?.kind ?? '', msg.payload));
+    this.queue.push(this.unitOf(msg.topic, r, msg.receivedAt, () => msg.payload, slot));
   }
 
-  private unitOf(topic: string, r: ParseResult, receivedAt: Date, payload: () => Buffer): Unit {
+  private unitOf(
+    topic: string,
+    r: ParseResult,
+    receivedAt: Date,
+    payload: () => Buffer,
+    slot: () => SeqSlot | null,
+  ): Unit {
     if (r.ok && r.kind === 'delivery_gap') {
       return {
         loss: {
@@ -190,6 +208,7 @@ export class IngestService {
         payload: Buffer.from(bytes.subarray(0, DEAD_LETTER_PAYLOAD_BYTES)),
         payloadBytes: bytes.length,
         receivedAt,
+        slot: r.ok ? null : slot(),
       },
     };
   }
@@ -206,7 +225,21 @@ export class IngestService {
     return { items, dead, losses };
   }
 
+  /** Commits a batch; what the database refuses for its data is isolated and dead-lettered, the rest commits. */
   private async commitWithRetry(batch: Unit[]): Promise<void> {
+    const outcome = await commitBisecting(
+      batch,
+      (units) => this.commitRetrying(units),
+      (unit, error) => this.refuse(unit, error),
+    );
+    if (outcome.splits > 0) this.metrics.ingestBatchSplits.inc(outcome.splits);
+  }
+
+  /**
+   * One commit of `batch`, retried with backoff while the database is unreachable or failing; a data error (which
+   * a retry cannot cure) is thrown at once, for the splitter.
+   */
+  private async commitRetrying(batch: Unit[]): Promise<void> {
     const { items, dead, losses } = this.split(batch);
     for (let attempt = 0; ; attempt++) {
       const end = this.metrics.ingestBatchSeconds.startTimer();
@@ -217,10 +250,13 @@ export class IngestService {
         this.storeHealthy = true;
         this.record(items, dead, result.inserted, result.duplicates, result.deadLettersEvicted);
         this.recordLosses(result.losses);
+        this.recordRejections(result.rejected);
         this.acknowledge(result.streams);
+        // Items the tables refused are dead letters now: consumers (alerts, push) only ever see stored data.
+        const notStored = result.notStored?.length ? new Set(result.notStored) : null;
         this.events.emit('ingest.committed', {
           committedAt: new Date(),
-          items,
+          items: notStored ? items.filter((i) => !notStored.has(i)) : items,
           deadLetters: dead,
           losses: result.losses,
           inserted: result.inserted,
@@ -228,6 +264,7 @@ export class IngestService {
         });
         return;
       } catch (err) {
+        if (dataErrorOf(err)) throw err;
         this.storeHealthy = false;
         this.metrics.ingestBatchFailures.inc();
         const delay = Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
@@ -235,6 +272,47 @@ export class IngestService {
         if (this.stopped) throw err;
         await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  /**
+   * A unit the database refused on its own. A message becomes a dead letter carrying the database's error (and
+   * closes its seq as rejected); a loss report too. A dead letter the database refuses cannot be kept anywhere: it
+   * is logged and counted, never retried.
+   */
+  private async refuse(unit: Unit, error: DataError): Promise<void> {
+    let dead: DeadLetterRow;
+    if ('item' in unit) {
+      dead = refusedItemDeadLetter(unit.item, error);
+    } else if ('loss' in unit) {
+      const bytes = Buffer.from(JSON.stringify({ lost: unit.loss.lost, requestId: unit.loss.requestId }), 'utf8');
+      dead = {
+        topic: topics.edgeNode('delivery_gap', unit.loss),
+        code: databaseRefusalCode(error),
+        path: null,
+        reason: `database refused it: SQLSTATE ${error.code}: ${error.message}`,
+        payload: bytes,
+        payloadBytes: bytes.length,
+        receivedAt: unit.loss.receivedAt,
+      };
+    } else {
+      this.metrics.ingestMessages.inc({ result: 'dropped', kind: databaseRefusalCode(error) });
+      this.logger.error(
+        { topic: unit.dead.topic, code: unit.dead.code, sqlstate: error.code, err: error.message },
+        'database refused a dead letter; dropped',
+      );
+      return;
+    }
+    this.logger.warn(
+      { topic: dead.topic, slot: dead.slot, sqlstate: error.code, err: error.message },
+      'database refused a message; dead-lettered',
+    );
+    try {
+      await this.commitRetrying([{ dead }]);
+    } catch (err) {
+      if (!dataErrorOf(err)) throw err;
+      this.metrics.ingestMessages.inc({ result: 'dropped', kind: dead.code });
+      this.logger.error({ topic: dead.topic, err: (err as Error).message }, 'database refused a dead letter; dropped');
     }
   }
 
@@ -267,6 +345,11 @@ export class IngestService {
         'edge announced seqs it can no longer deliver; closed without their messages',
       );
     }
+  }
+
+  /** Seqs closed without their message because it was refused: counted once per seq, never replayed. */
+  private recordRejections(rejected: RecordedRejection[]): void {
+    for (const r of rejected) this.metrics.ingestRejectedSeqs.inc({ site: r.siteId, node: r.nodeId }, r.seqs);
   }
 
   /**
@@ -323,6 +406,9 @@ export class IngestService {
     }
   }
 }
+
+/** A valid message is not refused: no closure per message on the hot path. */
+const noSlot = (): null => null;
 
 function streamKey(s: { siteId: string; nodeId: string; bootId: string }): string {
   return `${s.siteId}/${s.nodeId}/${s.bootId}`;

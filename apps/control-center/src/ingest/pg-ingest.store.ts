@@ -7,8 +7,9 @@ import {
   type IngestItem,
   type LossReport,
   type RecordedLoss,
+  type RecordedRejection,
 } from './ingest.types';
-import { advance, emptySequenceState, newlyLost, rangeSize, type SeqRange } from './sequence-tracker';
+import { advance, emptySequenceState, newlyLost, notClosed, rangeSize, type SeqRange } from './sequence-tracker';
 import type { Database } from '../database/database.types';
 import {
   DEAD_LETTER_DEFAULT_MAX_ROWS,
@@ -32,13 +33,24 @@ function envelope(item: IngestItem): { bootId: string; seq?: number } {
 function rejectedToDeadLetter(r: RejectedItem): DeadLetterInput {
   const m = r.item.message as { header?: unknown };
   const payload = Buffer.from(JSON.stringify(m.header ?? r.item.message), 'utf8');
-  const topic = topics.edge(r.item.kind, r.item);
-  return { topic, code: r.code, path: null, reason: r.reason, payload, receivedAt: r.item.receivedAt };
+  const { bootId, seq } = envelope(r.item);
+  return {
+    topic: topics.edge(r.item.kind, r.item),
+    code: r.code,
+    path: null,
+    reason: r.reason,
+    payload,
+    receivedAt: r.item.receivedAt,
+    bootId: seq === undefined ? null : bootId,
+    seq: seq ?? null,
+  };
 }
 
 interface StreamWork {
   ref: StreamRef;
   seqs: number[];
+  /** Seqs of refused messages (dead-lettered): closed as rejected. */
+  rejected: number[];
   /** Announced-lost ranges, each with the announcement that carried it (for the audit row). */
   lost: { range: SeqRange; report: LossReport }[];
 }
@@ -47,7 +59,8 @@ interface StreamWork {
  * The ingest's storage over PostgreSQL / TimescaleDB. One transaction per batch: the messages (idempotent on
  * node, boot, seq), the dead letters (capped), and the delivery state of every stream the batch touched, locked
  * so that centre instances sharing a subscription merge their parts of a stream one at a time. Messages the tables
- * refuse (outside retention, hash mismatch) become dead letters and still count as handled for the sequence.
+ * refuse (outside retention, hash mismatch) become dead letters; their seqs, and those of dead letters whose envelope
+ * was readable, are closed as rejected (counted once per seq in `delivery_state.rejected`).
  * Seqs an edge announced as lost (`delivery_gap`) are closed in the same state and, the first time, recorded in
  * `delivery_losses`.
  */
@@ -79,13 +92,20 @@ export class PgIngestStore extends IngestStore {
     const streamOf = (ref: StreamRef): StreamWork => {
       const key = deliveryKey(ref);
       let w = work.get(key);
-      if (!w) work.set(key, (w = { ref, seqs: [], lost: [] }));
+      if (!w) work.set(key, (w = { ref, seqs: [], rejected: [], lost: [] }));
       return w;
     };
+    const refused = rejected.length > 0 ? new Set(rejected.map((r) => r.item)) : null;
     for (const item of items) {
       const { bootId, seq } = envelope(item);
       if (seq === undefined) continue; // the MQTT last will: not part of the sequence
-      streamOf({ siteId: item.siteId, nodeId: item.nodeId, bootId }).seqs.push(seq);
+      const w = streamOf({ siteId: item.siteId, nodeId: item.nodeId, bootId });
+      if (refused?.has(item)) w.rejected.push(seq);
+      else w.seqs.push(seq);
+    }
+    for (const d of deadLetters) {
+      if (d.slot)
+        streamOf({ siteId: d.slot.siteId, nodeId: d.slot.nodeId, bootId: d.slot.bootId }).rejected.push(d.slot.seq);
     }
     for (const report of lossReports) {
       for (const l of report.lost) {
@@ -99,7 +119,10 @@ export class PgIngestStore extends IngestStore {
       await client.query('BEGIN');
       const { inserted } = await this.ingest.insertBatch(storable, client);
       const { evicted } = await this.deadLetters.insert(
-        [...deadLetters, ...rejected.map(rejectedToDeadLetter)],
+        [
+          ...deadLetters.map((d) => (d.slot ? { ...d, bootId: d.slot.bootId, seq: d.slot.seq } : d)),
+          ...rejected.map(rejectedToDeadLetter),
+        ],
         client,
       );
       const locked = await this.delivery.lock(
@@ -108,15 +131,27 @@ export class PgIngestStore extends IngestStore {
       );
       const losses: RecordedLoss[] = [];
       const lossRows: DeliveryLossRow[] = [];
-      const streams: CommittedStream[] = [...work].map(([key, { ref, seqs: list, lost }]) => {
-        const prior = locked.get(key) ?? { ...emptySequenceState() };
+      const rejections: RecordedRejection[] = [];
+      const rejectedCounts = new Map<string, number>();
+      const streams: CommittedStream[] = [...work].map(([key, { ref, seqs: list, rejected: refusedSeqs, lost }]) => {
+        const prior = locked.get(key) ?? { ...emptySequenceState(), rejected: 0 };
         const t = now.getTime();
+        const priorState = {
+          committedUpTo: prior.committedUpTo,
+          pending: prior.pending,
+          lost: prior.lost,
+          holeSince: prior.holeSince,
+        };
+        // A refused copy of a seq stored before (or in this batch) closes nothing new.
+        let newlyRejected = 0;
+        if (refusedSeqs.length > 0) {
+          const stored = new Set(list);
+          newlyRejected = notClosed(priorState, refusedSeqs).filter((seq) => !stored.has(seq)).length;
+          if (newlyRejected > 0) rejections.push({ ...ref, seqs: newlyRejected });
+        }
+        rejectedCounts.set(key, (prior.rejected ?? 0) + newlyRejected);
         // Seqs first: a message that arrives in the same batch as its loss announcement was delivered after all.
-        let state = advance(
-          { committedUpTo: prior.committedUpTo, pending: prior.pending, lost: prior.lost, holeSince: prior.holeSince },
-          list,
-          t,
-        );
+        let state = advance(priorState, refusedSeqs.length > 0 ? [...list, ...refusedSeqs] : list, t);
         if (lost.length > 0) {
           for (const { range, report } of lost) {
             const fresh = newlyLost(state, [range]);
@@ -140,11 +175,25 @@ export class PgIngestStore extends IngestStore {
       });
       await this.losses.insert(lossRows, client);
       await this.delivery.upsert(
-        streams.map((s) => ({ siteId: s.siteId, nodeId: s.nodeId, bootId: s.bootId, ...s.state })),
+        streams.map((s) => ({
+          siteId: s.siteId,
+          nodeId: s.nodeId,
+          bootId: s.bootId,
+          ...s.state,
+          rejected: rejectedCounts.get(deliveryKey(s)),
+        })),
         client,
       );
       await client.query('COMMIT');
-      return { inserted, duplicates: storable.length - inserted, deadLettersEvicted: evicted, streams, losses };
+      return {
+        inserted,
+        duplicates: storable.length - inserted,
+        deadLettersEvicted: evicted,
+        streams,
+        losses,
+        rejected: rejections,
+        notStored: rejected.map((r) => r.item),
+      };
     } catch (err) {
       broken = await client.query('ROLLBACK').then(
         () => false,

@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { advance, emptySequenceState, missingRanges, needsReplay, newlyLost, type SeqRange } from './sequence-tracker';
+import {
+  advance,
+  emptySequenceState,
+  missingRanges,
+  needsReplay,
+  newlyLost,
+  notClosed,
+  type SeqRange,
+} from './sequence-tracker';
 
 describe('sequence tracker', () => {
   it('advances over a contiguous run', () => {
@@ -146,5 +154,13 @@ describe('sequence tracker', () => {
         ),
       );
     });
+  });
+});
+
+describe('notClosed', () => {
+  it('keeps only seqs neither below the mark, nor committed, nor announced lost, each once, ascending', () => {
+    const state = { committedUpTo: 5, pending: [8, 9], lost: [{ from: 12, to: 14 }], holeSince: 1 };
+    expect(notClosed(state, [3, 5, 6, 8, 9, 10, 13, 15, 6, 7])).toEqual([6, 7, 10, 15]);
+    expect(notClosed(emptySequenceState(), [])).toEqual([]);
   });
 });

@@ -97,6 +97,19 @@ export function newlyLost(state: SequenceState, ranges: readonly SeqRange[]): Se
   return open;
 }
 
+/**
+ * The distinct seqs of `seqs` not closed yet in `state` (neither at or below the mark, nor committed, nor announced
+ * lost), ascending: what a batch of refused messages newly closes, for the rejection count.
+ */
+export function notClosed(state: SequenceState, seqs: readonly number[]): number[] {
+  const open = [...new Set(seqs)].filter((s) => s > state.committedUpTo).sort((a, b) => a - b);
+  return open.filter((s) => {
+    const k = lowerBound(state.pending, s);
+    if (k < state.pending.length && state.pending[k] === s) return false;
+    return !state.lost.some((r) => r.from <= s && s <= r.to);
+  });
+}
+
 function subtract(ranges: SeqRange[], from: number, to: number): SeqRange[] {
   const out: SeqRange[] = [];
   for (const r of ranges) {

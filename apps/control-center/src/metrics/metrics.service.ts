@@ -6,7 +6,7 @@ export class MetricsService {
 
   readonly ingestMessages = new Counter({
     name: 'vigil_ingest_messages_total',
-    help: 'Edge messages by outcome: accepted (stored), duplicate (already stored), rejected (dead-lettered)',
+    help: 'Edge messages by outcome: accepted (stored), duplicate (already stored), rejected (dead-lettered, kind = the code), dropped (a dead letter the database refused too)',
     labelNames: ['result', 'kind'] as const,
     registers: [this.registry],
   });
@@ -59,6 +59,19 @@ export class MetricsService {
     name: 'vigil_delivery_lost_total',
     help: 'Sequence numbers an edge announced it can no longer deliver (evicted from its outbox before commit), counted once each',
     labelNames: ['site', 'node'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestRejectedSeqs = new Counter({
+    name: 'vigil_ingest_rejected_seqs_total',
+    help: 'Sequence numbers closed as rejected: their message was refused (at validation or by the database) and dead-lettered, so the commit ack moves past them. Counted once each',
+    labelNames: ['site', 'node'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestBatchSplits = new Counter({
+    name: 'vigil_ingest_batch_splits_total',
+    help: 'Batches the database refused for their data (SQLSTATE class 22/23/54), split in two to isolate the refused messages',
     registers: [this.registry],
   });
 

@@ -4,6 +4,7 @@ import { ColumnBatch } from './unnest';
 /** Bytes of a rejected payload kept for diagnosis; the full size is recorded beside it. */
 export const DEAD_LETTER_PAYLOAD_BYTES = 4096;
 export const DEAD_LETTER_DEFAULT_MAX_ROWS = 100_000;
+export const DEAD_LETTER_PATH_CHARS = 512;
 const TOPIC_CHARS = 512;
 const REASON_CHARS = 2000;
 
@@ -20,6 +21,9 @@ export interface DeadLetterInput {
   /** Size of the original payload when `payload` is already a prefix. */
   payloadBytes?: number;
   receivedAt: Date;
+  /** Boot and seq of the refused message, when its envelope was readable (its seq was closed as rejected). */
+  bootId?: string | null;
+  seq?: number | null;
 }
 
 export interface DeadLetterRow {
@@ -31,6 +35,8 @@ export interface DeadLetterRow {
   reason: string;
   payload: Buffer;
   payloadBytes: number;
+  bootId: string | null;
+  seq: number | null;
 }
 
 const COLUMNS = [
@@ -41,12 +47,20 @@ const COLUMNS = [
   { name: 'reason', type: 'text' },
   { name: 'payload', type: 'bytea' },
   { name: 'payload_bytes', type: 'int4' },
+  { name: 'boot_id', type: 'uuid' },
+  { name: 'seq', type: 'int8' },
 ];
 
-/** PostgreSQL text cannot hold NUL; a fuzzed topic can. */
-function clean(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return text.slice(0, max).replace(/\u0000/g, '\uFFFD');
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `text` cut to `max` UTF-16 units, with what PostgreSQL text cannot hold (NUL, a lone surrogate, including one left
+ * by the cut) replaced by U+FFFD: a dead letter's topic, path and reason come from hostile input (a path names a
+ * hostile record key).
+ */
+export function deadLetterText(text: string, max: number): string {
+  return text.slice(0, max).replace(UNSTORABLE, '\uFFFD');
 }
 
 /**
@@ -73,12 +87,14 @@ export class DeadLetterRepository {
     for (const r of kept) {
       batch.push(
         r.receivedAt.toISOString(),
-        clean(r.topic, TOPIC_CHARS),
-        clean(r.code, 64),
-        r.path === null || r.path === undefined ? null : clean(r.path, TOPIC_CHARS),
-        clean(r.reason, REASON_CHARS),
+        deadLetterText(r.topic, TOPIC_CHARS),
+        deadLetterText(r.code, 64),
+        r.path === null || r.path === undefined ? null : deadLetterText(r.path, DEAD_LETTER_PATH_CHARS),
+        deadLetterText(r.reason, REASON_CHARS),
         r.payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES),
         r.payloadBytes ?? r.payload.length,
+        r.bootId ?? null,
+        r.seq ?? null,
       );
     }
     await q.query(`INSERT INTO dead_letters (${batch.names}) ${batch.select('u')}`, batch.params);
@@ -112,8 +128,10 @@ export class DeadLetterRepository {
       reason: string;
       payload: Buffer;
       payload_bytes: number;
+      boot_id: string | null;
+      seq: string | null;
     }>(
-      `SELECT id, received_at, topic, code, path, reason, payload, payload_bytes
+      `SELECT id, received_at, topic, code, path, reason, payload, payload_bytes, boot_id, seq
          FROM dead_letters ORDER BY id DESC LIMIT $1`,
       [limit],
     );
@@ -126,6 +144,8 @@ export class DeadLetterRepository {
       reason: r.reason,
       payload: r.payload,
       payloadBytes: r.payload_bytes,
+      bootId: r.boot_id,
+      seq: r.seq === null ? null : Number(r.seq),
     }));
   }
 }

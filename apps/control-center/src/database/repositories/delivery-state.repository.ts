@@ -19,6 +19,11 @@ export interface DeliveryState {
   lost: SeqRange[];
   /** When the oldest hole was first seen (ms since the epoch), null when there is none. */
   holeSince: number | null;
+  /**
+   * Seqs of this stream closed as rejected (their message refused and dead-lettered), counted once each; a writer
+   * that leaves it out keeps the stored count.
+   */
+  rejected?: number;
 }
 
 export interface DeliveryStateRow extends StreamRef, DeliveryState {}
@@ -37,6 +42,7 @@ interface DbRow {
   /** Lost ranges flattened: [from1, to1, from2, to2, ...]. */
   lost: string[];
   hole_since: Date | null;
+  rejected: string;
 }
 
 function toRow(r: DbRow): DeliveryStateRow {
@@ -48,6 +54,7 @@ function toRow(r: DbRow): DeliveryStateRow {
     pending: r.pending.map(Number),
     lost: pairs(r.lost.map(Number)),
     holeSince: r.hole_since ? r.hole_since.getTime() : null,
+    rejected: Number(r.rejected),
   };
 }
 
@@ -70,7 +77,7 @@ export class DeliveryStateRepository {
   /** Every stream's state, keyed by `deliveryKey`. */
   async load(q: Queryable = this.db.pool): Promise<Map<string, DeliveryStateRow>> {
     const { rows } = await q.query<DbRow>(
-      'SELECT site_id, node_id, boot_id, committed_up_to, pending, lost, hole_since FROM delivery_state',
+      'SELECT site_id, node_id, boot_id, committed_up_to, pending, lost, hole_since, rejected FROM delivery_state',
     );
     return new Map(
       rows.map((r) => [deliveryKey({ siteId: r.site_id, nodeId: r.node_id, bootId: r.boot_id }), toRow(r)]),
@@ -96,7 +103,7 @@ export class DeliveryStateRepository {
       keys.params,
     );
     const { rows } = await client.query<DbRow>(
-      `SELECT d.site_id, d.node_id, d.boot_id, d.committed_up_to, d.pending, d.lost, d.hole_since
+      `SELECT d.site_id, d.node_id, d.boot_id, d.committed_up_to, d.pending, d.lost, d.hole_since, d.rejected
          FROM delivery_state d
          JOIN (${keys.select('k')}) AS k USING (site_id, node_id, boot_id)
         ORDER BY d.site_id, d.node_id, d.boot_id
@@ -119,6 +126,7 @@ export class DeliveryStateRepository {
       { name: 'pending', type: 'text', castTo: 'bigint[]' },
       { name: 'lost', type: 'text', castTo: 'bigint[]' },
       { name: 'hole_since', type: 'timestamptz' },
+      { name: 'rejected', type: 'int8' },
     ]);
     for (const r of last) {
       batch.push(
@@ -129,6 +137,7 @@ export class DeliveryStateRepository {
         `{${r.pending.join(',')}}`,
         `{${r.lost.flatMap((x) => [x.from, x.to]).join(',')}}`,
         r.holeSince === null ? null : new Date(r.holeSince).toISOString(),
+        r.rejected ?? 0,
       );
     }
     await q.query(
@@ -136,6 +145,7 @@ export class DeliveryStateRepository {
        ON CONFLICT (site_id, node_id, boot_id) DO UPDATE SET
          committed_up_to = EXCLUDED.committed_up_to, pending = EXCLUDED.pending, lost = EXCLUDED.lost,
          hole_since = EXCLUDED.hole_since,
+         rejected = GREATEST(EXCLUDED.rejected, delivery_state.rejected),
          updated_at = now()
        WHERE EXCLUDED.committed_up_to >= delivery_state.committed_up_to`,
       batch.params,

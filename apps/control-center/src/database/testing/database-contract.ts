@@ -1,6 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DetectionEvent } from '@vigil/contracts';
 import type { Database, DatabaseLogger } from '../database.types';
+// The ingest's own splitter, run against each flavour (the refusals it isolates are the database's).
+// eslint-disable-next-line no-restricted-imports
+import { commitBisecting } from '../../ingest/batch-splitter';
+// eslint-disable-next-line no-restricted-imports
+import { refusedItemDeadLetter } from '../../ingest/refusal';
 import { listMigrations, migrate } from '../migration.runner';
  
 import { PgIngestStore } from '../../ingest/pg-ingest.store';
@@ -445,18 +450,108 @@ export function databaseContract(getDb: () => Database): void {
     });
     expect(await countRows(db, 'dead_letters', "topic = 'vigil/v1/edge/site-store/node-1/bogus'")).toBe(1);
 
-    // A message the tables refuse is dead-lettered with its reason and still closes its seq.
+    // A message the tables refuse is dead-lettered with its reason and still closes its seq, as rejected.
     const [late] = eventItems(1, { siteId: 'site-store', bootId, firstSeq: 11 });
     (late.message as DetectionEvent).ts = new Date(Date.now() - 900 * DAY).toISOString();
     const third = await store.commit([late], [], new Date(t0 + 2000));
     expect(third.streams[0].state.committedUpTo).toBe(11);
-    const { rows } = await db.pool.query<{ code: string; reason: string; topic: string }>(
-      "SELECT code, reason, topic FROM dead_letters WHERE code = 'NOT_STORABLE' AND topic LIKE '%site-store%'",
+    expect(third.rejected).toEqual([{ siteId: 'site-store', nodeId: 'node-1', bootId, seqs: 1 }]);
+    const { rows } = await db.pool.query<{ code: string; reason: string; topic: string; boot_id: string; seq: string }>(
+      "SELECT code, reason, topic, boot_id, seq FROM dead_letters WHERE code = 'NOT_STORABLE' AND topic LIKE '%site-store%'",
     );
     expect(rows).toHaveLength(1);
+    expect([rows[0].boot_id, Number(rows[0].seq)]).toEqual([bootId, 11]);
     expect(rows[0].code).toBe('NOT_STORABLE');
     expect(rows[0].reason).toMatch(/older than the detection_events retention/);
     expect(rows[0].topic).toBe('vigil/v1/edge/site-store/node-1/camera/cam-1/event');
+  });
+
+  it('isolates the rows the database refuses for their data: the rest commits, each refused one is dead-lettered with its SQLSTATE and closes its seq', async () => {
+    const db = getDb();
+    const store = new PgIngestStore(db, { deadLetterMaxRows: 100_000 });
+    const siteId = 'site-poison';
+    const bootId = randomUUID();
+    // One message of every kind, then hostile copies the contracts would refuse (built here past validation,
+    // as a contract gap or an older centre would let them through), then more ordinary traffic.
+    const ordinary = fixtureItems().filter((it) => envelopeSeq(it) !== undefined);
+    const like = (kind: IngestItem['kind']) => structuredClone(ordinary.find((it) => it.kind === kind)!);
+    const poison: [IngestItem, string][] = [
+      [mutate(like('camera_status'), (m) => (m.reason = 'stream\u0000failed')), '22021'],
+      [mutate(like('node_status'), (m) => (m.version = 'v\u0000')), '22021'],
+      [mutate(like('event'), (m) => ((m.score = 1e-300), (m.maxScore = 0.5))), '22003'],
+      [mutate(like('crossing'), (m) => (m.trackId = 2 ** 31)), '22003'],
+      [mutate(like('event'), (m) => (m.startedAt = '0000-01-01T00:00:00Z')), '22008'],
+      [
+        mutate(like('config_ack'), (m) => ((m.status = 'rejected'), (m.errors = [{ path: 'x', message: 'a\u0000' }]))),
+        '22P05',
+      ],
+      [mutate(like('heartbeat'), (m) => ((m.outbox as { evicted: object }).evicted = { '\uD800': 1 })), '22P02'],
+    ];
+    const tail = eventItems(20, { siteId, bootId });
+    const all: IngestItem[] = [];
+    for (let i = 0; i < ordinary.length || i < poison.length; i++) {
+      if (i < ordinary.length) all.push(ordinary[i]);
+      if (i < poison.length) all.push(poison[i][0]);
+    }
+    all.push(...tail);
+    all.forEach((it, i) => restream(it, siteId, bootId, i + 1));
+    const bad = new Set(poison.map(([it]) => it));
+
+    const now = new Date();
+    const outcome = await commitBisecting(
+      all,
+      async (items) => void (await store.commit(items, [], now)),
+      async (item, error) => void (await store.commit([], [refusedItemDeadLetter(item, error)], now)),
+    );
+    expect(outcome.refused).toBe(poison.length);
+
+    // Everything else is stored: committing it again adds nothing.
+    const good = all.filter((it) => !bad.has(it));
+    expect(await store.commit(good, [], now)).toMatchObject({ inserted: 0, duplicates: good.length });
+    const { rows } = await db.pool.query<{ code: string; seq: string; boot_id: string; reason: string; topic: string }>(
+      `SELECT code, seq, boot_id, reason, topic FROM dead_letters WHERE topic LIKE '%/${siteId}/%' ORDER BY seq`,
+    );
+    expect(rows.map((r) => [Number(r.seq), r.code])).toEqual(
+      poison.map(([it, sqlstate]) => [envelopeSeq(it), `DB_${sqlstate}`]),
+    );
+    for (const r of rows) {
+      expect(r.boot_id).toBe(bootId);
+      expect(r.reason).toMatch(/^database refused it: SQLSTATE [0-9A-Z]{5}: \S/);
+    }
+    // The refused seqs are closed as rejected: the stream is complete, its mark at the last seq.
+    const state = (await new DeliveryStateRepository(db).load()).get(deliveryKey({ siteId, nodeId: 'node-1', bootId }));
+    expect(state).toMatchObject({ committedUpTo: all.length, pending: [], rejected: poison.length });
+  });
+
+  it('closes the seq of a dead letter with a readable envelope as rejected, once, and keeps its boot and seq', async () => {
+    const db = getDb();
+    const store = new PgIngestStore(db, { deadLetterMaxRows: 1000 });
+    const ref = { siteId: 'site-refused', nodeId: 'node-1', bootId: randomUUID() };
+    const items = eventItems(3, ref);
+    const dead = {
+      topic: 'vigil/v1/edge/site-refused/node-1/camera/cam-1/status',
+      code: 'INVALID_PAYLOAD',
+      path: 'reason',
+      reason: 'reason: must not contain NUL',
+      payload: Buffer.from('{}'),
+      payloadBytes: 2,
+      receivedAt: new Date(),
+      slot: { ...ref, seq: 2 },
+    };
+    const first = await store.commit([items[0], items[2]], [dead], new Date());
+    expect(first.streams[0].state).toMatchObject({ committedUpTo: 3, pending: [] });
+    expect(first.rejected).toEqual([{ ...ref, seqs: 1 }]);
+    // Redelivered: dead-lettered again, nothing newly closed.
+    const again = await store.commit([], [dead], new Date());
+    expect(again.rejected).toEqual([]);
+    expect((await new DeliveryStateRepository(db).load()).get(deliveryKey(ref))?.rejected).toBe(1);
+    const { rows } = await db.pool.query<{ boot_id: string; seq: string }>(
+      "SELECT boot_id, seq FROM dead_letters WHERE topic LIKE '%/site-refused/%'",
+    );
+    expect(rows.map((r) => [r.boot_id, Number(r.seq)])).toEqual([
+      [ref.bootId, 2],
+      [ref.bootId, 2],
+    ]);
   });
 
   it('ignores a delivery state older than the stored one (a stale writer)', async () => {
@@ -471,6 +566,7 @@ export function databaseContract(getDb: () => Database): void {
       pending: [],
       lost: [],
       holeSince: null,
+      rejected: 0,
     });
   });
 
@@ -556,4 +652,24 @@ export function databaseContract(getDb: () => Database): void {
     await db.runMaintenance(new Date());
     expect((await repo.list(ref)).map((r) => r.fromSeq)).toEqual([2]);
   });
+}
+
+function envelopeSeq(item: IngestItem): number | undefined {
+  const m = item.message as { seq?: number; header?: { seq: number } };
+  return m.header ? m.header.seq : m.seq;
+}
+
+/** Moves an item into one stream (site, boot) at `seq`. */
+function restream(item: IngestItem, siteId: string, bootId: string, seq: number): void {
+  item.siteId = siteId;
+  item.nodeId = 'node-1';
+  const m = item.message as { bootId: string; seq: number; header?: { bootId: string; seq: number } };
+  const envelope = m.header ?? m;
+  envelope.bootId = bootId;
+  envelope.seq = seq;
+}
+
+function mutate(item: IngestItem, edit: (m: Record<string, unknown>) => void): IngestItem {
+  edit(item.message);
+  return item;
 }
