@@ -1,3 +1,4 @@
+import { clipText } from '../common/clip-text';
 import type { CaptureCause } from './capture.types';
 import type { DecoderExit } from './decoder-process.types';
 
@@ -71,7 +72,7 @@ export function telltaleLine(lines: readonly string[]): string | null {
 export const MAX_REASON_LENGTH = 500;
 
 function clip(text: string): string {
-  return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 1)}…`;
+  return clipText(text, MAX_REASON_LENGTH);
 }
 
 /**

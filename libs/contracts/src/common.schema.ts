@@ -30,6 +30,13 @@ export function isStorableText(s: string): boolean {
   return !UNSTORABLE_TEXT.test(s);
 }
 
+const UNSTORABLE_TEXT_ALL = new RegExp(UNSTORABLE_TEXT.source, 'g');
+
+/** `s` made storable: each NUL or lone surrogate becomes U+FFFD, for producers of free text (status reasons). */
+export function toStorableText(s: string): string {
+  return isStorableText(s) ? s : s.replace(UNSTORABLE_TEXT_ALL, '\uFFFD');
+}
+
 /**
  * Free text: any Unicode PostgreSQL can hold (control and bidi characters included; display escapes them). Every
  * free-text field of a message is `TextSchema` (add `.max(n)`), never a bare `z.string()`.
