@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,16 @@ jest.setTimeout(60_000);
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const WRITER = path.join(__dirname, 'testing', 'outbox-writer.child.ts');
 
+/** Writers still running: a test that times out must not leave one writing for ever (jest would never exit). */
+const running = new Set<ChildProcess>();
+
 async function runAndKill(dir: string, killAfterTags: number): Promise<{ tags: Set<number>; assigned: string[] }> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('close', () => running.delete(child));
   const tags = new Set<number>();
   const assigned: string[] = [];
   let stderr = '';
@@ -46,11 +51,14 @@ async function runAndKill(dir: string, killAfterTags: number): Promise<{ tags: S
 describe('outbox durability across SIGKILL', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-outbox-crash-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    for (const child of running) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('keeps every committed entry and identity, twice in a row, and the file stays consistent', async () => {
-    const first = await runAndKill(dir, 1500);
-    const second = await runAndKill(dir, 1500);
+    const first = await runAndKill(dir, 600);
+    const second = await runAndKill(dir, 600);
     expect(first.assigned.length).toBeGreaterThan(50);
     expect(second.assigned.length).toBeGreaterThan(50);
 
