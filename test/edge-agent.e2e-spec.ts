@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { encodeMessage, parseMessages, topics, type EdgeConfigInput, type ParsedMessage } from '@vigil/contracts';
 import { startVirtualCamera, type VirtualCamera } from '../edge/tools/virtual-camera/virtual-camera';
 import { EdgeProcess } from './support/edge-process';
+import { virtualPlazaConfig } from './support/virtual-plaza.config';
 import { MOSQUITTO_URL, uniqueId, waitFor } from './support/services';
 
 // The edge CLI end to end: settings file → ONVIF discovery of the (virtual) camera with digest auth → RTSP over TCP
@@ -21,35 +22,7 @@ describe('edge agent against a virtual ONVIF camera', () => {
   let edge: EdgeProcess;
   let checker: mqtt.MqttClient;
 
-  const baseConfig = (version: number): EdgeConfigInput => ({
-    version,
-    issuedAt: new Date().toISOString(),
-    detection: { modelId: 'yolox_nano_416' },
-    cameras: [
-      {
-        id: 'cam-1',
-        name: 'Virtual plaza camera',
-        source: { kind: 'onvif', xaddr: camera.onvifXAddr, transport: 'tcp' },
-        credentialsRef: 'cam-1',
-        detectFps: 5,
-      },
-    ],
-    zones: [
-      {
-        id: 'top-right',
-        cameraId: 'cam-1',
-        name: 'No parking top right',
-        kind: 'no_parking',
-        polygon: [
-          [0.55, 0.0],
-          [1.0, 0.0],
-          [1.0, 0.45],
-          [0.55, 0.45],
-        ],
-      },
-    ],
-    rules: [{ id: 'no-parking', kind: 'parking_violation', zoneId: 'top-right', dwellSeconds: 15 }],
-  });
+  const baseConfig = (version: number): EdgeConfigInput => virtualPlazaConfig(version, camera.onvifXAddr);
 
   beforeAll(async () => {
     camera = await startVirtualCamera({ clip: CLIP, username: 'operator', password: 'camera-secret-42' });

@@ -5,6 +5,7 @@ import mqtt from 'mqtt';
 import { parseMessages, topics, type ConfigAck, type EdgeConfigInput, type ParsedMessage } from '@vigil/contracts';
 import { startVirtualCamera, type VirtualCamera } from '../edge/tools/virtual-camera/virtual-camera';
 import { EdgeProcess } from './support/edge-process';
+import { virtualPlazaConfig } from './support/virtual-plaza.config';
 import { MOSQUITTO_URL, uniqueId, waitFor } from './support/services';
 
 // Live reconfiguration of the real agent (CLI, virtual ONVIF camera, YOLOX, Mosquitto), one agent for the whole
@@ -28,36 +29,12 @@ describe('edge agent reconfiguration', () => {
     ...Array.from({ length: 3 }, () => 'm'.repeat(120)),
   );
 
-  const config = (version: number, patch: Partial<EdgeConfigInput> = {}): EdgeConfigInput => ({
-    version,
-    issuedAt: new Date().toISOString(),
-    detection: { modelId: 'yolox_nano_416', scoreThreshold: 0.7 },
-    cameras: [
-      {
-        id: 'cam-1',
-        name: 'Virtual plaza camera',
-        source: { kind: 'onvif', xaddr: camera.onvifXAddr, transport: 'tcp' },
-        credentialsRef: 'cam-1',
-        detectFps: 5,
-      },
-    ],
-    zones: [
-      {
-        id: 'top-right',
-        cameraId: 'cam-1',
-        name: 'No parking top right',
-        kind: 'no_parking',
-        polygon: [
-          [0.55, 0.0],
-          [1.0, 0.0],
-          [1.0, 0.45],
-          [0.55, 0.45],
-        ],
-      },
-    ],
-    rules: [{ id: 'park-a', kind: 'parking_violation', zoneId: 'top-right', dwellSeconds: 3 }],
-    ...patch,
-  });
+  const config = (version: number, patch: Partial<EdgeConfigInput> = {}): EdgeConfigInput =>
+    virtualPlazaConfig(version, camera.onvifXAddr, {
+      detection: { modelId: 'yolox_nano_416', scoreThreshold: 0.7 },
+      rules: [{ id: 'park-a', kind: 'parking_violation', zoneId: 'top-right', dwellSeconds: 3 }],
+      ...patch,
+    });
 
   const since = (t: number) => seen.filter((s) => s.at >= t).map((s) => s.m);
 

@@ -5,7 +5,7 @@ import type { Detection } from '../detect/detector.types';
 import { EvidenceService } from '../evidence/evidence.service';
 import { boxOnGround, edgeConfig, sequentialIds, TEST_MODEL } from '../rules/testing/synthetic-tracks';
 import { CameraPipeline } from './camera-pipeline';
-import { frame, MemoryDelivery, ScriptedDetector, ScriptedSource, settle } from './agent-test.fakes';
+import { frame, MemoryDelivery, ScriptedDetector, ScriptedSource, settle } from './testing/agent.fakes';
 import { FakeClock } from './testing/fake-clock';
 
 const CONFIG = edgeConfig({

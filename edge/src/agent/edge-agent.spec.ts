@@ -9,7 +9,7 @@ import { DetectorError, DetectorErrorCode } from '../detect/detector.errors';
 import type { ModelManifest } from '../detect/model-manifest.schema';
 import { EdgeAgent } from './edge-agent';
 import { EdgeSettingsSchema, type EdgeSettings } from './edge-settings';
-import { MemoryDelivery, ScriptedDetector, ScriptedSource } from './agent-test.fakes';
+import { MemoryDelivery, ScriptedDetector, ScriptedSource } from './testing/agent.fakes';
 import { FakeClock } from './testing/fake-clock';
 
 const camera = (id: string, file = `${id}.avi`) => ({ id, name: id, source: { kind: 'file' as const, path: file } });

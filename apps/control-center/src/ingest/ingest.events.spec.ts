@@ -6,7 +6,7 @@ import type { EventMap } from '../events/event-map';
 import { MetricsService } from '../metrics/metrics.service';
 import { itemsOfKind } from './ingest.events';
 import { IngestService } from './ingest.service';
-import { IngestStore, type CommitResult, type DeadLetterRow, type IngestItem } from './ingest.types';
+import { IngestStore, type CommitResult, type DeadLetter, type IngestItem } from './ingest.types';
 import { advance, emptySequenceState } from './sequence-tracker';
 
 const silent = pino({ level: 'silent' });
@@ -19,7 +19,7 @@ class FakeStore extends IngestStore {
   constructor(public failures = 0) {
     super();
   }
-  commit(items: IngestItem[], _dead: DeadLetterRow[]): Promise<CommitResult> {
+  commit(items: IngestItem[], _dead: DeadLetter[]): Promise<CommitResult> {
     if (this.failures-- > 0) return Promise.reject(new Error('database down'));
     this.commits++;
     const streams = [
@@ -96,7 +96,7 @@ describe('ingest.committed', () => {
   it('leaves out items the tables refused (dead-lettered, not stored)', async () => {
     /** Refuses every heartbeat as the tables would refuse a message older than retention. */
     class RefusingStore extends FakeStore {
-      override async commit(items: IngestItem[], dead: DeadLetterRow[]): Promise<CommitResult> {
+      override async commit(items: IngestItem[], dead: DeadLetter[]): Promise<CommitResult> {
         const result = await super.commit(items, dead);
         const notStored = items.filter((i) => i.kind === 'heartbeat');
         return { ...result, inserted: items.length - notStored.length, notStored };

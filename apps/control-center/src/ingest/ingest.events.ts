@@ -1,6 +1,6 @@
 import type { MessageOf } from '@vigil/contracts';
 import type { StoredEdgeKind } from '../database/repositories/ingest.repository';
-import type { DeadLetterRow, IngestItem, RecordedLoss } from './ingest.types';
+import type { DeadLetter, IngestItem, RecordedLoss } from './ingest.types';
 
 /** An item of one kind, its message typed accordingly (`itemsOfKind`). */
 export type IngestItemOf<K extends StoredEdgeKind> = IngestItem & { kind: K; message: MessageOf<K> };
@@ -15,7 +15,7 @@ export interface IngestCommittedEvent {
   committedAt: Date;
   items: readonly IngestItem[];
   /** Messages refused at validation, now in the dead-letter table. */
-  deadLetters: readonly DeadLetterRow[];
+  deadLetters: readonly DeadLetter[];
   /** Seqs that edges announced lost, closed for the first time by this commit. */
   losses: readonly RecordedLoss[];
   inserted: number;

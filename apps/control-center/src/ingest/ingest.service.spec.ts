@@ -7,7 +7,7 @@ import { IngestService } from './ingest.service';
 import {
   IngestStore,
   type CommitResult,
-  type DeadLetterRow,
+  type DeadLetter,
   type IngestItem,
   type LossReport,
   type RecordedLoss,
@@ -31,7 +31,7 @@ function heartbeat(seq: number) {
 /** In-memory store with the same contract as the database one (unit tests only). */
 class MemoryStore extends IngestStore {
   rows = new Map<string, IngestItem>();
-  dead: DeadLetterRow[] = [];
+  dead: DeadLetter[] = [];
   states = new Map<string, SequenceState>();
   failuresLeft = 0;
   /** Units (rows, dead letters, loss reports) per committed batch. */
@@ -44,7 +44,7 @@ class MemoryStore extends IngestStore {
   poison: (item: IngestItem) => boolean = () => false;
   /** Every commit attempt, with the units it held. */
   attempts: number[] = [];
-  commit(items: IngestItem[], dead: DeadLetterRow[], _now: Date, reports: LossReport[] = []): Promise<CommitResult> {
+  commit(items: IngestItem[], dead: DeadLetter[], _now: Date, reports: LossReport[] = []): Promise<CommitResult> {
     this.attempts.push(items.length + dead.length + reports.length);
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
@@ -67,7 +67,7 @@ class MemoryStore extends IngestStore {
     return Promise.resolve(this.apply(items, dead, reports));
   }
 
-  private apply(items: IngestItem[], dead: DeadLetterRow[], reports: LossReport[]): CommitResult {
+  private apply(items: IngestItem[], dead: DeadLetter[], reports: LossReport[]): CommitResult {
     let inserted = 0;
     const seqs = new Map<string, number[]>();
     for (const it of items) {

@@ -1,3 +1,4 @@
+import { DEAD_LETTER_PAYLOAD_BYTES } from '../database/repositories/dead-letter.repository';
 import { randomUUID } from 'node:crypto';
 import { encodeMessage, parseMessage, topics, unpackBatch, type ParseResult } from '@vigil/contracts';
 import type { Logger } from '../common/logger';
@@ -9,7 +10,7 @@ import { missingRanges, needsReplay, type SequenceState } from './sequence-track
 import {
   IngestStore,
   type CommittedStream,
-  type DeadLetterRow,
+  type DeadLetter,
   type IngestItem,
   type LossReport,
   type RecordedLoss,
@@ -17,8 +18,6 @@ import {
   type SeqSlot,
 } from './ingest.types';
 import { databaseRefusalCode, readEnvelope, readPayloadEnvelope, refusedItemDeadLetter, refusedSlot } from './refusal';
-
-export const DEAD_LETTER_PAYLOAD_BYTES = 4096;
 
 export interface IngestOptions {
   batchMax: number;
@@ -49,7 +48,7 @@ export interface IngestPublisher {
  * so nothing a device sends can stop ingest or hold an edge's outbox.
  */
 /** One thing to commit: a validated message, an invalid one, or an announcement of lost seqs. */
-type Unit = { item: IngestItem } | { dead: DeadLetterRow } | { loss: LossReport };
+type Unit = { item: IngestItem } | { dead: DeadLetter } | { loss: LossReport };
 
 export class IngestService {
   /** Validated on arrival; a `batch` message becomes one unit per entry, so batches are sized in rows. */
@@ -213,9 +212,9 @@ export class IngestService {
     };
   }
 
-  private split(batch: Unit[]): { items: IngestItem[]; dead: DeadLetterRow[]; losses: LossReport[] } {
+  private split(batch: Unit[]): { items: IngestItem[]; dead: DeadLetter[]; losses: LossReport[] } {
     const items: IngestItem[] = [];
-    const dead: DeadLetterRow[] = [];
+    const dead: DeadLetter[] = [];
     const losses: LossReport[] = [];
     for (const u of batch) {
       if ('item' in u) items.push(u.item);
@@ -281,7 +280,7 @@ export class IngestService {
    * is logged and counted, never retried.
    */
   private async refuse(unit: Unit, error: DataError): Promise<void> {
-    let dead: DeadLetterRow;
+    let dead: DeadLetter;
     if ('item' in unit) {
       dead = refusedItemDeadLetter(unit.item, error);
     } else if ('loss' in unit) {
@@ -316,7 +315,7 @@ export class IngestService {
     }
   }
 
-  private record(items: IngestItem[], dead: DeadLetterRow[], inserted: number, duplicates: number, evicted: number) {
+  private record(items: IngestItem[], dead: DeadLetter[], inserted: number, duplicates: number, evicted: number) {
     const m = this.metrics;
     // Per-kind outcome is not known per row (one statement per kind); totals are exact.
     m.ingestMessages.inc({ result: 'accepted', kind: 'all' }, inserted);

@@ -14,7 +14,7 @@ export interface SeqSlot {
 }
 
 /** An invalid message kept for diagnosis: never silently dropped, never allowed to stop the stream. */
-export interface DeadLetterRow {
+export interface DeadLetter {
   topic: string;
   code: string;
   /** Dotted path of the first offending field, when a field is at fault. */
@@ -89,7 +89,7 @@ export interface CommitResult {
 export abstract class IngestStore {
   abstract commit(
     items: IngestItem[],
-    deadLetters: DeadLetterRow[],
+    deadLetters: DeadLetter[],
     now: Date,
     losses?: LossReport[],
   ): Promise<CommitResult>;

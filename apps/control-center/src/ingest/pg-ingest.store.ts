@@ -3,7 +3,7 @@ import {
   IngestStore,
   type CommitResult,
   type CommittedStream,
-  type DeadLetterRow,
+  type DeadLetter,
   type IngestItem,
   type LossReport,
   type RecordedLoss,
@@ -83,7 +83,7 @@ export class PgIngestStore extends IngestStore {
 
   async commit(
     items: IngestItem[],
-    deadLetters: DeadLetterRow[],
+    deadLetters: DeadLetter[],
     now: Date,
     lossReports: LossReport[] = [],
   ): Promise<CommitResult> {

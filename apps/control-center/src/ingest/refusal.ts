@@ -1,3 +1,4 @@
+import { DEAD_LETTER_PAYLOAD_BYTES } from '../database/repositories/dead-letter.repository';
 import {
   DeliverySchema,
   MAX_BATCH_BYTES,
@@ -9,12 +10,9 @@ import {
   type ParsedTopic,
 } from '@vigil/contracts';
 import type { DataError } from './batch-splitter';
-import type { DeadLetterRow, IngestItem, SeqSlot } from './ingest.types';
+import type { DeadLetter, IngestItem, SeqSlot } from './ingest.types';
 
 const EnvelopeSchema = DeliverySchema.pick({ bootId: true, seq: true });
-
-/** Bytes of a refused item's message kept in its dead letter. */
-const DEAD_LETTER_PAYLOAD_BYTES = 4096;
 
 /** The (bootId, seq) of a refused message, when both are there and valid; the rest of it may be anything. */
 export function readEnvelope(message: unknown): { bootId: string; seq: number } | null {
@@ -80,7 +78,7 @@ export function databaseRefusalCode(error: DataError): string {
  * The dead letter of a validated item the database refused (found by bisecting its batch): the database's error,
  * the message as validated (the evidence image's header, not its bytes), and its seq to close as rejected.
  */
-export function refusedItemDeadLetter(item: IngestItem, error: DataError): DeadLetterRow {
+export function refusedItemDeadLetter(item: IngestItem, error: DataError): DeadLetter {
   const m = item.message as { header?: unknown };
   const bytes = Buffer.from(JSON.stringify(m.header ?? item.message) ?? 'null', 'utf8');
   const { bootId, seq } = itemEnvelope(item);

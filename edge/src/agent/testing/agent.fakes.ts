@@ -1,13 +1,13 @@
 import type { Heartbeat, NodeRef } from '@vigil/contracts';
 
-import type { CaptureSource, CaptureStatus, CapturedFrame } from '../capture/capture.types';
-import type { DetectorProvenance } from '../detect/detector';
-import type { Detection, DetectTimings, RawFrame } from '../detect/detector.types';
-import type { ModelManifest } from '../detect/model-manifest.schema';
-import { prepareEntry } from '../outbox/outbox-payload';
-import type { EnqueueResult, OutboxItem } from '../outbox/outbox.types';
-import type { FrameSource } from './camera-pipeline';
-import type { AgentDetector, DeliveryPort } from './edge-agent';
+import type { CaptureSource, CaptureStatus, CapturedFrame } from '../../capture/capture.types';
+import type { DetectorProvenance } from '../../detect/detector';
+import type { Detection, DetectTimings, RawFrame } from '../../detect/detector.types';
+import type { ModelManifest } from '../../detect/model-manifest.schema';
+import { prepareEntry } from '../../outbox/outbox-payload';
+import type { EnqueueResult, OutboxItem } from '../../outbox/outbox.types';
+import type { FrameSource } from '../camera-pipeline';
+import type { AgentDetector, DeliveryPort } from '../edge-agent';
 
 const NODE: NodeRef = { siteId: 'site-1', nodeId: 'node-1' };
 const BOOT = '5b0d7c7e-3f0a-4c8e-9a51-2f8e4c1d9b01';
