@@ -2,3 +2,4 @@
 export * from './error.schema';
 export * from './health.schema';
 export * from './pagination.schema';
+export * from './role.schema';
