@@ -3,3 +3,4 @@ export * from './error.schema';
 export * from './health.schema';
 export * from './pagination.schema';
 export * from './role.schema';
+export * from './alert.schema';
