@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AlertsModule } from './alerts/alerts.module';
 import { GlobalExceptionFilter } from './common/global-exception.filter';
 import type { Logger } from './common/logger';
 import { LOGGER } from './common/tokens';
@@ -30,6 +31,7 @@ export class AppModule {
         MqttModule,
         MetricsModule,
         IngestModule,
+        AlertsModule,
         HealthModule,
       ],
       providers: [

@@ -1,32 +1,31 @@
 import { WsServerFrameSchema, wsFrame } from './ws-events';
 
 const alert = {
-  id: '3b9f2a10-7c4d-4e5f-8a6b-1c2d3e4f5a6b',
-  eventId: '9c1e2d3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f',
-  kind: 'parking_violation',
-  state: 'open',
+  id: '1042',
   siteId: 'rome-centro',
   nodeId: 'node-via-nazionale',
   cameraId: 'cam-north',
-  zoneId: 'bus-stop-north',
-  ruleId: 'no-parking-bus-stop',
-  objectClass: 'car',
-  startedAt: '2026-11-21T08:10:30.000Z',
-  endedAt: null,
-  dwellSeconds: 300,
-  pedestriansPresent: null,
-  evidenceId: null,
+  kind: 'parking_violation',
+  severity: 'medium',
+  source: '9c1e2d3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f',
+  violationState: 'update',
+  state: 'new',
   assignee: null,
   confirmedBy: null,
-  updatedAt: '2026-11-21T08:15:30.000Z',
+  confirmedAt: null,
   version: 1,
+  openedAt: '2026-11-21T08:10:30.000Z',
+  clearedAt: null,
+  createdAt: '2026-11-21T08:10:30.400Z',
+  updatedAt: '2026-11-21T08:15:30.000Z',
+  details: { zoneId: 'bus-stop-north', ruleId: 'no-parking-bus-stop', dwellSeconds: 300 },
 } as const;
 
 describe('WebSocket event map', () => {
   it('accepts a typed frame and returns its payload typed', () => {
     const frame = WsServerFrameSchema.parse(JSON.parse(JSON.stringify(wsFrame('alert.created', 1, alert))));
     expect(frame.event).toBe('alert.created');
-    if (frame.event === 'alert.created') expect(frame.data.zoneId).toBe('bus-stop-north');
+    if (frame.event === 'alert.created') expect(frame.data.source).toBe('9c1e2d3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f');
   });
 
   it('rejects an unknown event name', () => {

@@ -1,41 +1,13 @@
 import { z } from 'zod';
-import { CountSchema, IdSchema, ObjectClassSchema, TimestampSchema, UuidSchema } from './common.schema';
+import { AlertSchema } from './api/alert.schema';
+import { IdSchema, TimestampSchema } from './common.schema';
 import { CameraStateSchema } from './edge-status.schema';
-import { EventKindSchema } from './event.schema';
 
 /**
  * Centre -> operator console WebSocket events: one typed map, one wire shape `{ "event": name, "data": payload }`.
  * A console that reconnects re-reads state over REST; `seq` on the wire lets it notice missed pushes.
  */
-export const ALERT_STATES = ['open', 'acknowledged', 'assigned', 'resolved', 'false_positive'] as const;
-export const AlertStateSchema = z.enum(ALERT_STATES);
-export type AlertState = z.infer<typeof AlertStateSchema>;
-
-export const AlertSchema = z.object({
-  id: UuidSchema,
-  /** The edge event this alert tracks (stable across start / update / end). */
-  eventId: UuidSchema,
-  kind: EventKindSchema,
-  state: AlertStateSchema,
-  siteId: IdSchema,
-  nodeId: IdSchema,
-  cameraId: IdSchema,
-  zoneId: IdSchema,
-  ruleId: IdSchema,
-  objectClass: ObjectClassSchema,
-  startedAt: TimestampSchema,
-  endedAt: TimestampSchema.nullable(),
-  dwellSeconds: z.number().min(0),
-  pedestriansPresent: CountSchema.nullable(),
-  evidenceId: UuidSchema.nullable(),
-  assignee: z.string().max(200).nullable(),
-  /** A parking violation can be exported for enforcement only after a named operator confirmed it. */
-  confirmedBy: z.string().max(200).nullable(),
-  updatedAt: TimestampSchema,
-  /** Optimistic-concurrency version, bumped on every transition. */
-  version: z.int().min(1),
-});
-export type Alert = z.infer<typeof AlertSchema>;
+// The alert pushed is the REST API's alert (one shape for list, detail and push).
 
 export const CameraStatusChangedSchema = z.object({
   siteId: IdSchema,

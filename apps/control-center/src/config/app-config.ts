@@ -48,6 +48,10 @@ const EnvSchema = z.object({
   INGEST_GAP_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
   DEAD_LETTER_MAX_ROWS: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   MAINTENANCE_INTERVAL_S: z.coerce.number().int().min(5).max(86_400).default(60),
+  /** A camera stalled or failed this long (by its own status times) raises a camera-down alert. */
+  ALERT_CAMERA_DOWN_AFTER_S: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Outbox evictions or delivery losses within this time of the previous one join the same alert. */
+  ALERT_OCCURRENCE_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
 function optionalPath() {
@@ -86,6 +90,7 @@ export interface AppConfig {
     commitConcurrency: number;
   };
   maintenanceIntervalS: number;
+  alerts: { cameraDownAfterS: number; occurrenceWindowS: number };
 }
 
 export class ConfigError extends Error {
@@ -132,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       deadLetterMaxRows: e.DEAD_LETTER_MAX_ROWS,
     },
     maintenanceIntervalS: e.MAINTENANCE_INTERVAL_S,
+    alerts: { cameraDownAfterS: e.ALERT_CAMERA_DOWN_AFTER_S, occurrenceWindowS: e.ALERT_OCCURRENCE_WINDOW_S },
   };
 }
 

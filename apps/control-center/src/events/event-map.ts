@@ -1,3 +1,4 @@
+import type { AlertCreatedEvent, AlertUpdatedEvent } from '../alerts/alert.events';
 import type { IngestCommittedEvent } from '../ingest/ingest.events';
 
 /**
@@ -7,6 +8,10 @@ import type { IngestCommittedEvent } from '../ingest/ingest.events';
 export interface EventMap {
   /** A batch is durably committed (messages, dead letters, delivery state) and its acknowledgements are sent. */
   'ingest.committed': IngestCommittedEvent;
+  /** An alert is committed (pushes hang on this). */
+  'alert.created': AlertCreatedEvent;
+  /** A committed change to an alert: workflow, assignee, note, confirmation, violation state, condition cleared. */
+  'alert.updated': AlertUpdatedEvent;
 }
 
 export type EventName = keyof EventMap;
