@@ -2,7 +2,7 @@ import { ALERT_SEVERITY, type Alert, type AlertHistoryAction, type ViolationStat
 import type { PoolClient } from 'pg';
 import type { EventBus } from '../events/event-bus';
 import { itemsOfKind, type IngestCommittedEvent } from '../ingest/ingest.events';
-import type { AlertRepository, HistoryInput, NewAlert } from './alert.repository';
+import type { AlertRepository, HistoryInput } from './alert.repository';
 import { SYSTEM_ACTOR, type AlertChanges, type AlertService } from './alert.service';
 
 export interface AlertSourceOptions {
