@@ -92,7 +92,9 @@ describe('AppModule lifecycle', () => {
     while (!session.isConnected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const bootId = randomUUID();
     for (let seq = 1; seq <= 20; seq++) {
-      const payload = JSON.stringify({ ...heartbeat, bootId, seq, ts: new Date().toISOString() });
+      // The last one reports outbox evictions: the alert it raises shows the alert source still runs at close.
+      const outbox = { ...(heartbeat as { outbox: object }).outbox, evicted: { count: seq === 20 ? 2 : 0 } };
+      const payload = JSON.stringify({ ...heartbeat, bootId, seq, ts: new Date().toISOString(), outbox });
       await edge.publishAsync(topics.edgeNode('heartbeat', node), payload, { qos: 1 });
     }
     while (mine < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -121,6 +123,11 @@ describe('AppModule lifecycle', () => {
         bootId,
       ]);
       expect(rows[0].n).toBe('20');
+      const alerts = await check.query<{ kind: string; node_id: string }>(
+        'SELECT kind, node_id FROM alerts WHERE site_id = $1',
+        [node.siteId],
+      );
+      expect(alerts.rows).toEqual([{ kind: 'outbox_eviction', node_id: node.nodeId }]);
     } finally {
       await check.end();
     }
