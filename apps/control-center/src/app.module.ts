@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
 import { GlobalExceptionFilter } from './common/global-exception.filter';
 import type { Logger } from './common/logger';
 import { LOGGER } from './common/tokens';
@@ -11,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
+import { UsersModule } from './users/users.module';
 
 /**
  * The centre: one module per feature, each owning its providers and their lifecycle. Start-up: the database
@@ -31,6 +33,8 @@ export class AppModule {
         MetricsModule,
         IngestModule,
         HealthModule,
+        UsersModule,
+        AuthModule,
       ],
       providers: [
         {

@@ -3,3 +3,5 @@ export * from './error.schema';
 export * from './health.schema';
 export * from './pagination.schema';
 export * from './role.schema';
+export * from './auth.schema';
+export * from './user.schema';
