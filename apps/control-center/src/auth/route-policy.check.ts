@@ -28,7 +28,7 @@ export function listRoutes(discovery: DiscoveryService, scanner: MetadataScanner
         controller: controller.name,
         handler: name,
         method: RequestMethod[method],
-        path: `/${[base, ...[path].flat()].filter(Boolean).join('/')}`.replace(/\/+/g, '/'),
+        path: `/${[base, ...[path].flat()].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1'),
         policy: policyOf(reflector, handler, controller),
       });
     }
