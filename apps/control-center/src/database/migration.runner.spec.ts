@@ -29,13 +29,7 @@ describe('migrations', () => {
       '5:rejected_seqs:*',
       '6:users:*',
     ]);
-    expect(pg).toEqual([
-      '1:core:*',
-      '2:timeseries:postgres',
-      '4:delivery_losses:*',
-      '5:rejected_seqs:*',
-      '6:users:*',
-    ]);
+    expect(pg).toEqual(['1:core:*', '2:timeseries:postgres', '4:delivery_losses:*', '5:rejected_seqs:*', '6:users:*']);
     for (const m of listMigrations('postgres')) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
