@@ -99,11 +99,13 @@ describe('users and sign-in (real AppModule, PostgreSQL)', () => {
   });
 
   it('refuses a wrong password and an unknown user alike (401, same words, no cookie)', async () => {
+    const tokensBefore = await scratch.query('SELECT 1 FROM refresh_tokens');
     const wrong = await login(ADMIN.username, 'not-the-password').expect(401);
     const unknown = await login('nobody-here', 'not-the-password').expect(401);
     expect(wrong.body).toEqual({ error: 'UNAUTHENTICATED', message: 'invalid username or password' });
     expect(unknown.body).toEqual(wrong.body);
     expect(wrong.headers['set-cookie']).toBeUndefined();
+    expect(await scratch.query('SELECT 1 FROM refresh_tokens')).toHaveLength(tokensBefore.length);
   });
 
   it('refuses missing, garbage, forged and expired access tokens with 401', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { UsernameSchema } from '@vigil/contracts';
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -62,7 +63,10 @@ const EnvSchema = z.object({
     .max(24 * 90)
     .default(12),
   /** First admin, created at start-up only when no admin exists (password from ADMIN_PASSWORD or its file). */
-  ADMIN_USERNAME: optionalPath(),
+  ADMIN_USERNAME: optionalPath().refine(
+    (v) => v === undefined || UsernameSchema.safeParse(v).success,
+    'must be 1-64 letters, digits, ".", "_", "-" or "@"',
+  ),
   ADMIN_PASSWORD: z.string().optional(),
   ADMIN_PASSWORD_FILE: optionalPath(),
   /** Failed logins per username and per client address within 15 minutes before further tries get 429. */
