@@ -97,6 +97,7 @@ export class UserRepository {
   }
 
   async create(user: NewUser): Promise<UserRow> {
+    let id: string;
     const client = await this.db.pool.connect();
     try {
       await client.query('BEGIN');
@@ -111,13 +112,15 @@ export class UserRepository {
         user.siteIds,
       ]);
       await client.query('COMMIT');
-      return (await this.findById(rows[0].id))!;
+      id = rows[0].id;
     } catch (err) {
       await client.query('ROLLBACK');
       throw err;
     } finally {
       client.release();
     }
+    // Read back once the connection is released: the embedded database's pool has exactly one.
+    return (await this.findById(id))!;
   }
 
   /** Applies `changes`; null when no such user. */
