@@ -179,6 +179,12 @@ describe('users and sign-in (real AppModule, PostgreSQL)', () => {
       .send({ ...ADMIN, remember: true })
       .expect(400);
     expect(JSON.stringify(extra.body)).toContain('remember');
+    const huge = await request(http)
+      .post('/api/users')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ ...base, displayName: 'x'.repeat(200_000) })
+      .expect(413);
+    expect(huge.body).toMatchObject({ error: 'PAYLOAD_TOO_LARGE' });
     expect(await userCount()).toBe(before);
   });
 
