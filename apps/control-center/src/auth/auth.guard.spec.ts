@@ -12,6 +12,10 @@ import { TokenService } from './token.service';
 class OpenController {
   @Get()
   get() {}
+
+  @Get('staff')
+  @Allow('operator')
+  staff() {}
 }
 
 @Controller('things')
@@ -61,8 +65,11 @@ function outcome(controller: object, handler: string, authorization?: string): s
 }
 
 describe('AuthGuard (deny by default)', () => {
-  it('lets anyone reach a @Public route', () => {
+  it('lets anyone reach a @Public route, unless its handler declares roles of its own', () => {
     expect(outcome(OpenController, 'get')).toBe('allowed');
+    expect(outcome(OpenController, 'staff')).toBe('UNAUTHENTICATED');
+    expect(outcome(OpenController, 'staff', bearer('auditor'))).toBe('FORBIDDEN');
+    expect(outcome(OpenController, 'staff', bearer('operator'))).toBe('allowed');
   });
 
   it('refuses a route without a policy even to an admin', () => {
@@ -101,6 +108,7 @@ describe('route policy check', () => {
     expect(routes.map((r) => [r.method, r.path, r.policy])).toEqual(
       expect.arrayContaining([
         ['GET', '/open', { public: true }],
+        ['GET', '/open/staff', { roles: ['operator'] }],
         ['GET', '/things', { roles: ['admin', 'operator'] }],
         ['GET', '/things/secret', { roles: ['admin'] }],
         ['GET', '/forgotten', null],

@@ -6,16 +6,21 @@ import { AppError, AppErrorCode } from '../common/app-error';
 import { PUBLIC_KEY, ROLES_KEY, type AuthUser } from './auth.decorators';
 import type { TokenService } from './token.service';
 
-/** The access policy a handler declares (its own, else its controller's); null when it declares none. */
+/**
+ * The access policy a handler declares, else its controller's (the more specific one wins whole: `@Allow` on a
+ * handler of a `@Public` controller restricts it); null when neither declares one.
+ */
 export function policyOf(
   reflector: Reflector,
   handler: object,
   controller: object,
 ): { public: true } | { roles: readonly Role[] } | null {
-  const targets = [handler, controller] as Parameters<Reflector['getAllAndOverride']>[1];
-  if (reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets)) return { public: true };
-  const roles = reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-  return roles && roles.length > 0 ? { roles } : null;
+  for (const target of [handler, controller] as Parameters<Reflector['get']>[1][]) {
+    if (reflector.get<boolean | undefined>(PUBLIC_KEY, target)) return { public: true };
+    const roles = reflector.get<Role[] | undefined>(ROLES_KEY, target);
+    if (roles) return roles.length > 0 ? { roles } : null;
+  }
+  return null;
 }
 
 /** The bearer token of a request, if it has exactly one well-formed Authorization header. */
