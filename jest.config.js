@@ -15,7 +15,9 @@ const swc = [
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  // @nestjs/jwt ships only ES modules: compiled to CommonJS for jest like our own sources (Node itself loads it).
+  transform: { '^.+\\.ts$': swc, '/node_modules/@nestjs/jwt/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/jwt/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
     '^@vigil/contracts$': '<rootDir>/libs/contracts/src',

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AlertsModule } from './alerts/alerts.module';
+import { AuthModule } from './auth/auth.module';
 import { GlobalExceptionFilter } from './common/global-exception.filter';
 import type { Logger } from './common/logger';
 import { LOGGER } from './common/tokens';
@@ -12,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
+import { UsersModule } from './users/users.module';
 
 /**
  * The centre: one module per feature, each owning its providers and their lifecycle. Start-up: the database
@@ -33,6 +35,8 @@ export class AppModule {
         IngestModule,
         AlertsModule,
         HealthModule,
+        UsersModule,
+        AuthModule,
       ],
       providers: [
         {

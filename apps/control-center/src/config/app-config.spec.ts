@@ -106,4 +106,39 @@ describe('loadConfig', () => {
       expect(() => loadConfig(env)).toThrow(/^(?![\s\S]*hunter2)/);
     });
   });
+
+  describe('sign-in settings', () => {
+    it('defaults to a generated key, 15-minute access tokens and no first admin', () => {
+      expect(loadConfig({}).auth).toEqual({
+        jwtSecret: undefined,
+        accessTokenTtlS: 900,
+        refreshTokenTtlH: 12,
+        admin: undefined,
+        loginMaxFailuresPerUser: 5,
+        loginMaxFailuresPerIp: 20,
+      });
+    });
+
+    it('refuses a short JWT_SECRET without echoing it', () => {
+      expect(() => loadConfig({ JWT_SECRET: 'tooshort-s3cret' })).toThrow(/JWT_SECRET: must be at least 32/);
+      expect(() => loadConfig({ JWT_SECRET: 'tooshort-s3cret' })).toThrow(/^(?![\s\S]*tooshort-s3cret)/);
+    });
+
+    it('takes the first admin from ADMIN_PASSWORD_FILE, folding the username, and wants both parts', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vigil-admin-'));
+      try {
+        writeFileSync(join(dir, 'pw'), 'admin-password-1\n');
+        const cfg = loadConfig({ ADMIN_USERNAME: 'Chief', ADMIN_PASSWORD_FILE: join(dir, 'pw') });
+        expect(cfg.auth.admin).toEqual({ username: 'chief', password: 'admin-password-1' });
+        expect(() => loadConfig({ ADMIN_USERNAME: 'two words', ADMIN_PASSWORD: 'admin-password-1' })).toThrow(
+          /ADMIN_USERNAME: must be/,
+        );
+        expect(() => loadConfig({ ADMIN_USERNAME: 'chief' })).toThrow(/ADMIN_USERNAME: give it together/);
+        expect(() => loadConfig({ ADMIN_PASSWORD: 'admin-password-1' })).toThrow(/ADMIN_USERNAME/);
+        expect(() => loadConfig({ ADMIN_USERNAME: 'chief', ADMIN_PASSWORD: 'short' })).toThrow(/10-256/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
 });

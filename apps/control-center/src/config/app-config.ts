@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { UsernameSchema } from '@vigil/contracts';
 import { z } from 'zod';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -52,6 +53,29 @@ const EnvSchema = z.object({
   ALERT_CAMERA_DOWN_AFTER_S: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Outbox evictions or delivery losses within this time of the previous one join the same alert. */
   ALERT_OCCURRENCE_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(600),
+  /**
+   * Signing key of access tokens (HS256), at least 32 characters. Absent: one is generated and kept in
+   * DATA_DIR/jwt-secret, so restarts keep sessions (several replicas must share one: set it).
+   */
+  JWT_SECRET: optionalPath().refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  /** Lifetime of an access token (seconds) and of a refresh token (hours). */
+  ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(3600).default(900),
+  REFRESH_TOKEN_TTL_H: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(12),
+  /** First admin, created at start-up only when no admin exists (password from ADMIN_PASSWORD or its file). */
+  ADMIN_USERNAME: optionalPath().refine(
+    (v) => v === undefined || UsernameSchema.safeParse(v).success,
+    'must be 1-64 letters, digits, ".", "_", "-" or "@"',
+  ),
+  ADMIN_PASSWORD: z.string().optional(),
+  ADMIN_PASSWORD_FILE: optionalPath(),
+  /** Failed logins per username and per client address within 15 minutes before further tries get 429. */
+  LOGIN_MAX_FAILURES_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(10_000).default(20),
 });
 
 function optionalPath() {
@@ -91,6 +115,15 @@ export interface AppConfig {
   };
   maintenanceIntervalS: number;
   alerts: { cameraDownAfterS: number; occurrenceWindowS: number };
+  auth: {
+    /** Undefined: generated and persisted under the data dir (see auth/jwt-secret.ts). */
+    jwtSecret: string | undefined;
+    accessTokenTtlS: number;
+    refreshTokenTtlH: number;
+    admin: { username: string; password: string } | undefined;
+    loginMaxFailuresPerUser: number;
+    loginMaxFailuresPerIp: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -113,6 +146,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       problems.push('MQTT_PASSWORD_FILE: give MQTT_PASSWORD or MQTT_PASSWORD_FILE, not both');
     else mqttPassword = readSecretFile('MQTT_PASSWORD_FILE', e.MQTT_PASSWORD_FILE, problems);
   }
+  let adminPassword = e.ADMIN_PASSWORD;
+  if (e.ADMIN_PASSWORD_FILE !== undefined) {
+    if (adminPassword !== undefined)
+      problems.push('ADMIN_PASSWORD_FILE: give ADMIN_PASSWORD or ADMIN_PASSWORD_FILE, not both');
+    else adminPassword = readSecretFile('ADMIN_PASSWORD_FILE', e.ADMIN_PASSWORD_FILE, problems);
+  }
+  if ((e.ADMIN_USERNAME === undefined) !== (adminPassword === undefined))
+    problems.push('ADMIN_USERNAME: give it together with ADMIN_PASSWORD or ADMIN_PASSWORD_FILE');
+  if (adminPassword !== undefined && (adminPassword.length < 10 || adminPassword.length > 256))
+    problems.push('ADMIN_PASSWORD: must be 10-256 characters');
   if (problems.length > 0)
     throw new ConfigError(`Invalid configuration, refusing to start:\n  ${problems.join('\n  ')}`);
   return {
@@ -138,6 +181,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     maintenanceIntervalS: e.MAINTENANCE_INTERVAL_S,
     alerts: { cameraDownAfterS: e.ALERT_CAMERA_DOWN_AFTER_S, occurrenceWindowS: e.ALERT_OCCURRENCE_WINDOW_S },
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
+      refreshTokenTtlH: e.REFRESH_TOKEN_TTL_H,
+      admin:
+        e.ADMIN_USERNAME !== undefined && adminPassword !== undefined
+          ? { username: e.ADMIN_USERNAME.toLowerCase(), password: adminPassword }
+          : undefined,
+      loginMaxFailuresPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
+      loginMaxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+    },
   };
 }
 

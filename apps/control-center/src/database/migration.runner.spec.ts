@@ -27,9 +27,17 @@ describe('migrations', () => {
       '3:flows:timescaledb',
       '4:delivery_losses:*',
       '5:rejected_seqs:*',
+      '6:users:*',
       '7:alerts:*',
     ]);
-    expect(pg).toEqual(['1:core:*', '2:timeseries:postgres', '4:delivery_losses:*', '5:rejected_seqs:*', '7:alerts:*']);
+    expect(pg).toEqual([
+      '1:core:*',
+      '2:timeseries:postgres',
+      '4:delivery_losses:*',
+      '5:rejected_seqs:*',
+      '6:users:*',
+      '7:alerts:*',
+    ]);
     for (const m of listMigrations('postgres')) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 

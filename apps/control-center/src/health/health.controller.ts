@@ -1,3 +1,4 @@
+import { Public } from '../auth/auth.decorators';
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import {
   LivenessResponseSchema,
@@ -9,6 +10,7 @@ import type { Response } from 'express';
 import { READINESS, type ReadinessProbe } from './readiness';
 
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(@Inject(READINESS) private readonly readiness: ReadinessProbe) {}
 

@@ -1,7 +1,9 @@
+import { Public } from '../auth/auth.decorators';
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
 
 @Controller('metrics')
+@Public()
 export class MetricsController {
   // Explicit token: `npm start` runs under tsx (esbuild), which emits no decorator metadata.
   constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}

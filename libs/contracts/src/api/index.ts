@@ -4,3 +4,5 @@ export * from './health.schema';
 export * from './pagination.schema';
 export * from './role.schema';
 export * from './alert.schema';
+export * from './auth.schema';
+export * from './user.schema';
