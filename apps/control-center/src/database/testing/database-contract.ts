@@ -2,9 +2,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DetectionEvent } from '@vigil/contracts';
 import type { Database, DatabaseLogger } from '../database.types';
 // The ingest's own splitter, run against each flavour (the refusals it isolates are the database's).
-// eslint-disable-next-line no-restricted-imports
+ 
 import { commitBisecting } from '../../ingest/batch-splitter';
-// eslint-disable-next-line no-restricted-imports
+ 
 import { refusedItemDeadLetter } from '../../ingest/refusal';
 import { listMigrations, migrate } from '../migration.runner';
  
