@@ -12,6 +12,7 @@ import { DATABASE } from '../database/database.tokens';
 import type { Database } from '../database/database.types';
 import { EventBus } from '../events/event-bus';
 import { AlertSource } from './alert-source';
+import { AlertController } from './alert.controller';
 import { AlertRepository } from './alert.repository';
 import { AlertService } from './alert.service';
 
@@ -40,9 +41,10 @@ class AlertSourceLifecycle implements OnApplicationBootstrap, BeforeApplicationS
   }
 }
 
-/** Alerts from edge events and system conditions, and the operator workflow over them (service; no routes yet). */
+/** Alerts from edge events and system conditions, and the operator workflow over them (the service, and its routes under `api/alerts`). */
 @Module({
   imports: [DatabaseModule],
+  controllers: [AlertController],
   providers: [
     { provide: AlertRepository, inject: [DATABASE], useFactory: (db: Database) => new AlertRepository(db) },
     {

@@ -137,6 +137,10 @@ export type AlertListQuery = z.infer<typeof AlertListQuerySchema>;
 
 export const AlertPageSchema = pageSchema(AlertSchema);
 
+/** `GET /alerts/:id`: the alert and its history, oldest first. */
+export const AlertDetailSchema = AlertSchema.extend({ history: z.array(AlertHistoryEntrySchema) });
+export type AlertDetail = z.infer<typeof AlertDetailSchema>;
+
 /** `POST /alerts/:id/transitions`. */
 export const AlertTransitionBodySchema = z.strictObject({
   action: AlertTransitionActionSchema,
@@ -145,7 +149,7 @@ export const AlertTransitionBodySchema = z.strictObject({
 });
 export type AlertTransitionBody = z.infer<typeof AlertTransitionBodySchema>;
 
-/** `POST /alerts/:id/assignee`: null unassigns. */
+/** `POST /alerts/:id/assign`: null unassigns. */
 export const AlertAssignBodySchema = z.strictObject({
   assignee: ActorSchema.nullable(),
   expectedVersion: z.int().min(1),
