@@ -1,9 +1,16 @@
 import { JwtService } from '@nestjs/jwt';
-import type { Alert, AlertDetail, DetectionEvent, Page } from '@vigil/contracts';
+import {
+  VIOLATION_EXPORT_COLUMNS,
+  type Alert,
+  type AlertDetail,
+  type DetectionEvent,
+  type Page,
+  type ViolationExportRow,
+} from '@vigil/contracts';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { IngestItem } from '../database/repositories/ingest.repository';
-import { eventItems } from '../database/testing/ingest-items';
+import { eventItems, fixtureItems } from '../database/testing/ingest-items';
 import { CentreHarness, JWT_SECRET } from '../testing/centre-harness';
 
 jest.setTimeout(90_000);
@@ -57,7 +64,7 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
 
   beforeAll(async () => {
     c = await CentreHarness.start('alerts');
-    tokens.admin = await c.userToken('admin');
+    tokens.admin = await c.userToken('admin', [], 'boss');
     tokens.operator = await c.userToken('operator', [SITE_A]);
     tokens.operatorB = await c.userToken('operator', [SITE_B]);
     tokens.auditor = await c.userToken('auditor');
@@ -226,7 +233,7 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
     it('answers 4xx naming the problem and stores nothing', async () => {
       const a = await newAlert(SITE_A);
       const before = await historyRows(a.id);
-      const cases: [string, object | string, number, RegExp][] = [
+      const cases: [string, object, number, RegExp][] = [
         ['transitions', { action: 'fly', expectedVersion: 1 }, 400, /action/],
         ['transitions', { action: 'acknowledge', expectedVersion: 1, extra: true }, 400, /extra/],
         ['transitions', { action: 'acknowledge' }, 400, /expectedVersion/],
@@ -276,6 +283,64 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
           .expect(401);
       }
       expect(await historyRows(a.id)).toBe(1);
+    });
+  });
+
+  describe('export of confirmed violations', () => {
+    // The golden fixtures: a parking violation on rome-centro whose start carried evidence, and a pedestrian blocking.
+    const EVIDENCE_SHA = '26584e51496189bafbc7cb13868de3082de9206ec42d67a7f0165e0526d9e3ee';
+    let confirmed: Alert;
+
+    beforeAll(async () => {
+      await c.commit(fixtureItems());
+      const page = (await get('/api/alerts?siteId=rome-centro&kind=parking_violation', 'admin').expect(200))
+        .body as Page<Alert>;
+      confirmed = page.items[0];
+      await post(`/api/alerts/${confirmed.id}/confirm`, 'admin', { expectedVersion: confirmed.version }).expect(200);
+      // An unconfirmed violation on the same site must stay out of the export.
+      await newAlert('rome-centro');
+    });
+
+    it('exports only confirmed parking violations with evidence sha256, operator, time and model (JSON)', async () => {
+      const res = await get('/api/alerts/export?format=json&siteId=rome-centro', 'auditor').expect(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      const rows = JSON.parse(res.text) as ViolationExportRow[];
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        alertId: confirmed.id,
+        siteId: 'rome-centro',
+        eventId: '9c1e2d3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f',
+        confirmedBy: 'boss',
+        evidenceId: '1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b',
+        evidenceSha256: EVIDENCE_SHA,
+      });
+      expect(rows[0].modelId).toEqual(expect.any(String));
+      expect(rows[0].modelSha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(Date.parse(rows[0].confirmedAt)).not.toBeNaN();
+      const all = JSON.parse((await get('/api/alerts/export?format=json', 'admin').expect(200)).text) as unknown[];
+      expect(all).toHaveLength(rows.length + 1); // the site-a violation confirmed in the workflow test
+    });
+
+    it("streams CSV with the documented columns, and scopes it to the caller's sites", async () => {
+      const res = await get('/api/alerts/export?format=csv&siteId=rome-centro', 'operator').expect(200);
+      // An operator of site-a sees none of rome-centro's: only the header.
+      expect(res.text).toBe(`${VIOLATION_EXPORT_COLUMNS.join(',')}\r\n`);
+      const admin = await get('/api/alerts/export?siteId=rome-centro', 'admin').expect(200);
+      expect(admin.headers['content-type']).toMatch(/^text\/csv/);
+      const lines = admin.text.trimEnd().split('\r\n');
+      expect(lines).toHaveLength(2);
+      const cells = lines[1].split(',');
+      const col = (name: string) => cells[VIOLATION_EXPORT_COLUMNS.indexOf(name as keyof ViolationExportRow)];
+      expect(col('evidenceSha256')).toBe(EVIDENCE_SHA);
+      expect(col('confirmedBy')).toBe('boss');
+    });
+
+    it('is refused to traffic analysts and anonymous callers, and bad queries name the field', async () => {
+      await get('/api/alerts/export', 'analyst').expect(403);
+      await request(c.http).get('/api/alerts/export').expect(401);
+      const bad = await get('/api/alerts/export?format=xml&extra=1', 'admin').expect(400);
+      expect(JSON.stringify(bad.body)).toMatch(/format/);
+      expect(JSON.stringify(bad.body)).toMatch(/extra/);
     });
   });
 });

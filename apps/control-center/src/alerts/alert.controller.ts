@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import {
   AlertAssignBodySchema,
   AlertConfirmBodySchema,
@@ -6,6 +6,7 @@ import {
   AlertNoteBodySchema,
   AlertTransitionBodySchema,
   CursorSchema,
+  ViolationExportQuerySchema,
   type Alert,
   type AlertAssignBody,
   type AlertConfirmBody,
@@ -14,11 +15,14 @@ import {
   type AlertNoteBody,
   type AlertTransitionBody,
   type Page,
+  type ViolationExportQuery,
 } from '@vigil/contracts';
+import type { Response } from 'express';
 import { Allow, CurrentUser, type AuthUser } from '../auth/auth.decorators';
 import { ValidBody, ValidParam, ValidQuery } from '../common/zod-validation.pipe';
 import { ALERT_ACTION_ROLES, ALERT_READ_ROLES } from './alert-workflow';
 import { AlertService } from './alert.service';
+import { csvHeader, csvLine, ViolationExportService } from './violation-export.service';
 
 /**
  * Alerts for the control room. Thin: the service checks role and site scope again and owns the workflow; the
@@ -29,11 +33,47 @@ import { AlertService } from './alert.service';
 @Allow(...ALERT_READ_ROLES)
 export class AlertController {
   // Explicit token: `npm start` runs under tsx (esbuild), which emits no decorator metadata.
-  constructor(@Inject(AlertService) private readonly alerts: AlertService) {}
+  constructor(
+    @Inject(AlertService) private readonly alerts: AlertService,
+    @Inject(ViolationExportService) private readonly exports: ViolationExportService,
+  ) {}
 
   @Get()
   list(@CurrentUser() user: AuthUser, @ValidQuery(AlertListQuerySchema) query: AlertListQuery): Promise<Page<Alert>> {
     return this.alerts.list(user, query);
+  }
+
+  /**
+   * Confirmed parking violations, streamed as CSV (the documented columns) or a JSON array. Declared before
+   * `:id` so Express does not take `export` for an id. The first row is read before the headers go out, so a
+   * refusal or a database error is still a proper error response.
+   */
+  @Get('export')
+  async export(
+    @CurrentUser() user: AuthUser,
+    @ValidQuery(ViolationExportQuerySchema) query: ViolationExportQuery,
+    @Res() res: Response,
+  ): Promise<void> {
+    const rows = this.exports.rows(user, query);
+    let next = await rows.next();
+    const csv = query.format === 'csv';
+    res.status(200);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="violations.${query.format}"`);
+    res.write(csv ? csvHeader() : '[');
+    try {
+      for (let first = true; !next.done; first = false, next = await rows.next()) {
+        const chunk = csv ? csvLine(next.value) : `${first ? '' : ','}${JSON.stringify(next.value)}`;
+        // Back-pressure: wait for the socket to drain before reading the next page.
+        if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      }
+    } catch (err) {
+      // Headers are gone: cut the download short so a truncated file is never taken for a whole one.
+      res.destroy(err as Error);
+      return;
+    }
+    res.end(csv ? '' : ']');
   }
 
   @Get(':id')

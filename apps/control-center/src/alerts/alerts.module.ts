@@ -15,6 +15,8 @@ import { AlertSource } from './alert-source';
 import { AlertController } from './alert.controller';
 import { AlertRepository } from './alert.repository';
 import { AlertService } from './alert.service';
+import { ViolationExportRepository } from './violation-export.repository';
+import { ViolationExportService } from './violation-export.service';
 
 /**
  * Subscribes the alert source to the bus once everything is built (before ingest starts its MQTT session); at
@@ -51,6 +53,11 @@ class AlertSourceLifecycle implements OnApplicationBootstrap, BeforeApplicationS
       provide: AlertService,
       inject: [AlertRepository, EventBus],
       useFactory: (repo: AlertRepository, events: EventBus) => new AlertService(repo, events),
+    },
+    {
+      provide: ViolationExportService,
+      inject: [DATABASE],
+      useFactory: (db: Database) => new ViolationExportService(new ViolationExportRepository(db)),
     },
     {
       provide: AlertSource,

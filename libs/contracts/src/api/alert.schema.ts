@@ -163,3 +163,43 @@ export type AlertNoteBody = z.infer<typeof AlertNoteBodySchema>;
 /** `POST /alerts/:id/confirm`: a named operator confirms a parking violation (human oversight). */
 export const AlertConfirmBodySchema = z.strictObject({ expectedVersion: z.int().min(1) });
 export type AlertConfirmBody = z.infer<typeof AlertConfirmBodySchema>;
+
+/** `GET /alerts/export`: confirmed parking violations whose violation began in [from, to), of one site or all. */
+export const ViolationExportQuerySchema = z
+  .strictObject({
+    format: z.enum(['csv', 'json']).default('csv'),
+    from: TimestampSchema.optional(),
+    to: TimestampSchema.optional(),
+    siteId: IdSchema.optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), {
+    message: 'from must be before to',
+    path: ['from'],
+  });
+export type ViolationExportQuery = z.infer<typeof ViolationExportQuerySchema>;
+
+/**
+ * One confirmed parking violation as exported: who confirmed it and when (human oversight), the evidence image's
+ * sha256 (the integrity of the proof) and the model that detected it (traceability), from the stored event.
+ */
+export const ViolationExportRowSchema = z.object({
+  alertId: CursorSchema,
+  siteId: IdSchema,
+  nodeId: IdSchema,
+  cameraId: IdSchema.nullable(),
+  eventId: z.string(),
+  openedAt: TimestampSchema,
+  clearedAt: TimestampSchema.nullable(),
+  state: AlertStateSchema,
+  confirmedBy: ActorSchema,
+  confirmedAt: TimestampSchema,
+  evidenceId: z.string().nullable(),
+  evidenceSha256: z.string().nullable(),
+  modelId: z.string().nullable(),
+  modelSha256: z.string().nullable(),
+  modelScoreThreshold: z.number().nullable(),
+});
+export type ViolationExportRow = z.infer<typeof ViolationExportRowSchema>;
+
+/** The CSV export's columns, in order (the JSON export's fields are the same). */
+export const VIOLATION_EXPORT_COLUMNS = Object.keys(ViolationExportRowSchema.shape) as (keyof ViolationExportRow)[];
