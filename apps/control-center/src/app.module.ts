@@ -9,6 +9,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
+import { EvidenceModule } from './evidence/evidence.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -34,6 +35,7 @@ export class AppModule {
         MetricsModule,
         IngestModule,
         AlertsModule,
+        EvidenceModule,
         HealthModule,
         UsersModule,
         AuthModule,

@@ -290,6 +290,8 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
     // The golden fixtures: a parking violation on rome-centro whose start carried evidence, and a pedestrian blocking.
     const EVIDENCE_SHA = '26584e51496189bafbc7cb13868de3082de9206ec42d67a7f0165e0526d9e3ee';
     let confirmed: Alert;
+    let confirmedA: Alert;
+    let unconfirmed: Alert;
 
     beforeAll(async () => {
       await c.commit(fixtureItems());
@@ -297,8 +299,10 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
         .body as Page<Alert>;
       confirmed = page.items[0];
       await post(`/api/alerts/${confirmed.id}/confirm`, 'admin', { expectedVersion: confirmed.version }).expect(200);
-      // An unconfirmed violation on the same site must stay out of the export.
-      await newAlert('rome-centro');
+      // An unconfirmed violation on the same site must stay out of the export; a confirmed one on site-a is in it.
+      unconfirmed = await newAlert('rome-centro');
+      confirmedA = await newAlert(SITE_A);
+      await post(`/api/alerts/${confirmedA.id}/confirm`, 'operator', { expectedVersion: 1 }).expect(200);
     });
 
     it('exports only confirmed parking violations with evidence sha256, operator, time and model (JSON)', async () => {
@@ -317,8 +321,14 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
       expect(rows[0].modelId).toEqual(expect.any(String));
       expect(rows[0].modelSha256).toMatch(/^[0-9a-f]{64}$/);
       expect(Date.parse(rows[0].confirmedAt)).not.toBeNaN();
-      const all = JSON.parse((await get('/api/alerts/export?format=json', 'admin').expect(200)).text) as unknown[];
-      expect(all).toHaveLength(rows.length + 1); // the site-a violation confirmed in the workflow test
+      const all = JSON.parse(
+        (await get('/api/alerts/export?format=json', 'admin').expect(200)).text,
+      ) as ViolationExportRow[];
+      const ids = all.map((r) => r.alertId);
+      expect(ids).toEqual(expect.arrayContaining([confirmed.id, confirmedA.id]));
+      expect(ids).not.toContain(unconfirmed.id);
+      expect(all.every((r) => r.confirmedBy !== null && r.confirmedAt !== null)).toBe(true);
+      expect(ids).toEqual([...ids].sort((a, b) => Number(a) - Number(b)));
     });
 
     it("streams CSV with the documented columns, and scopes it to the caller's sites", async () => {
@@ -341,6 +351,66 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
       const bad = await get('/api/alerts/export?format=xml&extra=1', 'admin').expect(400);
       expect(JSON.stringify(bad.body)).toMatch(/format/);
       expect(JSON.stringify(bad.body)).toMatch(/extra/);
+    });
+  });
+
+  describe('evidence images', () => {
+    const EVIDENCE_ID = '1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b';
+    const views = () =>
+      c.scratch.query<{ username: string; role: string; site_id: string; client_ip: string; user_agent: string }>(
+        'SELECT username, role, site_id, client_ip, user_agent FROM evidence_views WHERE evidence_id = $1 ORDER BY id',
+        [EVIDENCE_ID],
+      );
+
+    beforeAll(async () => {
+      await c.commit(fixtureItems()); // idempotent: the same messages are stored once
+      tokens.operatorRome = await c.userToken('operator', ['rome-centro'], 'op-rome');
+    });
+
+    it('serves the stored masked JPEG, not cached, and records who viewed it, when and from where', async () => {
+      const res = await request(c.http)
+        .get(`/api/evidence/${EVIDENCE_ID}`)
+        .set(auth('operatorRome'))
+        .set('User-Agent', 'console-test')
+        .buffer(true)
+        .parse((r, done) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (d: Buffer) => chunks.push(d));
+          r.on('end', () => done(null, Buffer.concat(chunks)));
+        })
+        .expect(200);
+      expect(res.headers['content-type']).toMatch(/^image\/jpeg/);
+      expect(res.headers['cache-control']).toBe('no-store');
+      const stored = await c.scratch.query<{ image: Buffer }>(
+        'SELECT image FROM evidence_images WHERE evidence_id = $1',
+        [EVIDENCE_ID],
+      );
+      expect(Buffer.compare(res.body as Buffer, stored[0].image)).toBe(0);
+      expect((res.body as Buffer).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+      await get(`/api/evidence/${EVIDENCE_ID}`, 'auditor').expect(200);
+      const rows = await views();
+      expect(rows).toEqual([
+        {
+          username: 'op-rome',
+          role: 'operator',
+          site_id: 'rome-centro',
+          client_ip: expect.any(String),
+          user_agent: 'console-test',
+        },
+        expect.objectContaining({ role: 'auditor', site_id: 'rome-centro' }),
+      ]);
+      expect(rows[0].client_ip).toMatch(/127\.0\.0\.1|::1/);
+    });
+
+    it('is 404 for another site and an unknown id, 403 for analysts, 401 anonymous, 400 for a bad id; none recorded', async () => {
+      const before = (await views()).length;
+      await get(`/api/evidence/${EVIDENCE_ID}`, 'operator').expect(404);
+      await get(`/api/evidence/${randomUUID()}`, 'admin').expect(404);
+      await get(`/api/evidence/${EVIDENCE_ID}`, 'analyst').expect(403);
+      await request(c.http).get(`/api/evidence/${EVIDENCE_ID}`).expect(401);
+      const bad = await get('/api/evidence/not-a-uuid', 'admin').expect(400);
+      expect(JSON.stringify(bad.body)).toMatch(/evidenceId/);
+      expect(await views()).toHaveLength(before);
     });
   });
 });

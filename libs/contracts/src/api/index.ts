@@ -6,3 +6,4 @@ export * from './role.schema';
 export * from './alert.schema';
 export * from './auth.schema';
 export * from './user.schema';
+export * from './evidence.schema';
