@@ -8,6 +8,7 @@ import { LOGGER } from './common/tokens';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DocsModule } from './docs/docs.module';
 import { EventsModule } from './events/events.module';
 import { EvidenceModule } from './evidence/evidence.module';
 import { HealthModule } from './health/health.module';
@@ -39,6 +40,7 @@ export class AppModule {
         HealthModule,
         UsersModule,
         AuthModule,
+        DocsModule,
       ],
       providers: [
         {

@@ -1,12 +1,17 @@
+import { z } from 'zod';
 import { Controller, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import {
   AlertAssignBodySchema,
   AlertConfirmBodySchema,
+  AlertDetailSchema,
   AlertListQuerySchema,
   AlertNoteBodySchema,
+  AlertPageSchema,
+  AlertSchema,
   AlertTransitionBodySchema,
   CursorSchema,
   ViolationExportQuerySchema,
+  ViolationExportRowSchema,
   type Alert,
   type AlertAssignBody,
   type AlertConfirmBody,
@@ -19,6 +24,7 @@ import {
 } from '@vigil/contracts';
 import type { Response } from 'express';
 import { Allow, CurrentUser, type AuthUser } from '../auth/auth.decorators';
+import { Responds } from '../common/api-doc.decorators';
 import { ValidBody, ValidParam, ValidQuery } from '../common/zod-validation.pipe';
 import { ALERT_ACTION_ROLES, ALERT_READ_ROLES } from './alert-workflow';
 import { AlertService } from './alert.service';
@@ -39,6 +45,7 @@ export class AlertController {
   ) {}
 
   @Get()
+  @Responds({ status: 200, description: 'A page of alerts, newest first unless order=asc', body: AlertPageSchema })
   list(@CurrentUser() user: AuthUser, @ValidQuery(AlertListQuerySchema) query: AlertListQuery): Promise<Page<Alert>> {
     return this.alerts.list(user, query);
   }
@@ -49,6 +56,10 @@ export class AlertController {
    * refusal or a database error is still a proper error response.
    */
   @Get('export')
+  @Responds(
+    { status: 200, description: 'CSV (columns as in VIOLATION_EXPORT_COLUMNS)', body: { mediaType: 'text/csv' } },
+    { status: 200, description: 'JSON array (format=json)', body: z.array(ViolationExportRowSchema) },
+  )
   async export(
     @CurrentUser() user: AuthUser,
     @ValidQuery(ViolationExportQuerySchema) query: ViolationExportQuery,
@@ -77,6 +88,7 @@ export class AlertController {
   }
 
   @Get(':id')
+  @Responds({ status: 200, description: 'The alert and its history', body: AlertDetailSchema })
   async get(@CurrentUser() user: AuthUser, @ValidParam('id', CursorSchema) id: string): Promise<AlertDetail> {
     const alert = await this.alerts.get(user, id);
     return { ...alert, history: await this.alerts.history(user, id) };
@@ -84,6 +96,10 @@ export class AlertController {
 
   @Post(':id/transitions')
   @HttpCode(200)
+  @Responds(
+    { status: 200, description: 'The alert after the step', body: AlertSchema },
+    { status: 409, description: 'CONFLICT' },
+  )
   @Allow(...ALERT_ACTION_ROLES.acknowledge)
   transition(
     @CurrentUser() user: AuthUser,
@@ -95,6 +111,10 @@ export class AlertController {
 
   @Post(':id/notes')
   @HttpCode(200)
+  @Responds(
+    { status: 200, description: 'The alert (version unchanged)', body: AlertSchema },
+    { status: 409, description: 'CONFLICT' },
+  )
   @Allow(...ALERT_ACTION_ROLES.note)
   addNote(
     @CurrentUser() user: AuthUser,
@@ -106,6 +126,10 @@ export class AlertController {
 
   @Post(':id/assign')
   @HttpCode(200)
+  @Responds(
+    { status: 200, description: 'The alert, assigned', body: AlertSchema },
+    { status: 409, description: 'CONFLICT' },
+  )
   @Allow(...ALERT_ACTION_ROLES.assign)
   assign(
     @CurrentUser() user: AuthUser,
@@ -117,6 +141,10 @@ export class AlertController {
 
   @Post(':id/confirm')
   @HttpCode(200)
+  @Responds(
+    { status: 200, description: 'The alert, confirmed', body: AlertSchema },
+    { status: 409, description: 'CONFLICT' },
+  )
   @Allow(...ALERT_ACTION_ROLES.confirm)
   confirm(
     @CurrentUser() user: AuthUser,

@@ -9,6 +9,9 @@ export interface RouteInfo {
   method: string;
   path: string;
   policy: ReturnType<typeof policyOf>;
+  /** The controller class and handler function (their metadata describes the route, e.g. for the OpenAPI document). */
+  controllerType: new (...a: never[]) => object;
+  handlerFn: object;
 }
 
 /** Every HTTP route of the application's controllers, with the policy each declares. */
@@ -30,6 +33,8 @@ export function listRoutes(discovery: DiscoveryService, scanner: MetadataScanner
         method: RequestMethod[method],
         path: `/${[base, ...[path].flat()].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1'),
         policy: policyOf(reflector, handler, controller),
+        controllerType: controller,
+        handlerFn: handler,
       });
     }
   }

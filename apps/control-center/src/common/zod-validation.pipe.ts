@@ -8,7 +8,8 @@ import { AppError, AppErrorCode } from './app-error';
  * parsed (coerced, defaulted) value. A failure is a 400 `VALIDATION_FAILED` naming every offending field path.
  */
 export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
-  constructor(private readonly schema: S) {}
+  /** Public so the OpenAPI document is built from the very schemas the routes validate with. */
+  constructor(readonly schema: S) {}
 
   transform(value: unknown, metadata: ArgumentMetadata): z.output<S> {
     const parsed = this.schema.safeParse(value);

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { EVIDENCE_VIEW_ROLES, EvidenceIdParamSchema } from '@vigil/contracts';
 import type { Request, Response } from 'express';
 import { Allow, CurrentUser, type AuthUser } from '../auth/auth.decorators';
+import { Responds } from '../common/api-doc.decorators';
 import { ValidParam } from '../common/zod-validation.pipe';
 import { EvidenceService } from './evidence.service';
 
@@ -13,6 +14,11 @@ export class EvidenceController {
   constructor(@Inject(EvidenceService) private readonly evidence: EvidenceService) {}
 
   @Get(':evidenceId')
+  @Responds({
+    status: 200,
+    description: 'The masked JPEG (not cached); the view is recorded',
+    body: { mediaType: 'image/jpeg' },
+  })
   async image(
     @CurrentUser() user: AuthUser,
     @ValidParam('evidenceId', EvidenceIdParamSchema) evidenceId: string,
