@@ -3,11 +3,13 @@ import {
   LoginRequestSchema,
   REFRESH_COOKIE,
   REFRESH_COOKIE_PATH,
+  TokenResponseSchema,
   type LoginRequest,
   type TokenResponse,
 } from '@vigil/contracts';
 import type { Request, Response } from 'express';
 import { APP_CONFIG } from '../common/tokens';
+import { Responds } from '../common/api-doc.decorators';
 import { ValidBody } from '../common/zod-validation.pipe';
 import type { AppConfig } from '../config/app-config';
 import { Public } from './auth.decorators';
@@ -26,6 +28,14 @@ export class AuthController {
   /** Username and password -> access token (body) and refresh token (httpOnly cookie). */
   @Post('login')
   @HttpCode(200)
+  @Responds(
+    {
+      status: 200,
+      description: 'Access token; the refresh token in the vigil_refresh cookie',
+      body: TokenResponseSchema,
+    },
+    { status: 429, description: 'RATE_LIMITED (Retry-After)' },
+  )
   async login(
     @ValidBody(LoginRequestSchema) body: LoginRequest,
     @Req() req: Request,
@@ -42,6 +52,7 @@ export class AuthController {
   /** The refresh cookie -> a new access token and a new refresh cookie (the old one is revoked). */
   @Post('refresh')
   @HttpCode(200)
+  @Responds({ status: 200, description: 'A new access token and refresh cookie', body: TokenResponseSchema })
   async refresh(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<TokenResponse> {
     try {
       return this.withCookie(res, await this.auth.refresh(refreshCookieOf(req)));
@@ -54,6 +65,7 @@ export class AuthController {
   /** Ends the session of the refresh cookie (access tokens already issued run out on their own). */
   @Post('logout')
   @HttpCode(204)
+  @Responds({ status: 204, description: 'Session ended, cookie cleared' })
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(refreshCookieOf(req));
     this.clearCookie(res);

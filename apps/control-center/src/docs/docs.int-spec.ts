@@ -1,6 +1,7 @@
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { listRoutes } from '../auth/route-policy.check';
+import { RESPONSES_KEY } from '../common/api-doc.decorators';
 import { CentreHarness } from '../testing/centre-harness';
 
 jest.setTimeout(60_000);
@@ -47,6 +48,9 @@ describe('/docs (real AppModule)', () => {
       ]);
     }
     expect(doc.openapi).toBe('3.1.0');
+    // Every operation documents its success (from @Responds) beside the errors derived from policy and inputs.
+    const undocumented = routes.filter((r) => (Reflect.getMetadata(RESPONSES_KEY, r.handlerFn) ?? []).length === 0);
+    expect(undocumented.map((r) => `${r.method} ${r.path}`)).toEqual([]);
   });
 
   it('describes params, bodies and responses from the contracts', () => {

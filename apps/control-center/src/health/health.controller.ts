@@ -7,6 +7,7 @@ import {
   type ReadinessResponse,
 } from '@vigil/contracts';
 import type { Response } from 'express';
+import { Responds } from '../common/api-doc.decorators';
 import { READINESS, type ReadinessProbe } from './readiness';
 
 @Controller('health')
@@ -17,12 +18,17 @@ export class HealthController {
   /** The process is up (for restarts by the supervisor). */
   @Get('live')
   @HttpCode(200)
+  @Responds({ status: 200, description: 'The process is up', body: LivenessResponseSchema })
   live(): LivenessResponse {
     return LivenessResponseSchema.parse({ status: 'ok' });
   }
 
   /** Database reachable, ingest committing, MQTT connected: 200, otherwise 503 with what is failing. */
   @Get('ready')
+  @Responds(
+    { status: 200, description: 'Ready', body: ReadinessResponseSchema },
+    { status: 503, description: 'Not ready: which check fails', body: ReadinessResponseSchema },
+  )
   async ready(@Res() res: Response): Promise<void> {
     const checks = await this.readiness.check();
     const ok = Object.values(checks).every(Boolean);

@@ -1,5 +1,6 @@
 import { Public } from '../auth/auth.decorators';
 import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Responds } from '../common/api-doc.decorators';
 import { MetricsService } from './metrics.service';
 
 @Controller('metrics')
@@ -9,6 +10,7 @@ export class MetricsController {
   constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
 
   @Get()
+  @Responds({ status: 200, description: 'Prometheus text format', body: { mediaType: 'text/plain' } })
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
     return this.metrics.registry.metrics();
