@@ -1,24 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, NestFactory, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { REFRESH_COOKIE } from '@vigil/contracts';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { ScratchDatabase } from '../../../../test/support/scratch-database';
-import { MOSQUITTO_URL } from '../../../../test/support/services';
-import { AppModule } from '../app.module';
-import { loadConfig } from '../config/app-config';
+import type { ScratchDatabase } from '../../../../test/support/scratch-database';
+import { ADMIN, CentreHarness, JWT_SECRET } from '../testing/centre-harness';
 import { listRoutes } from './route-policy.check';
 
 jest.setTimeout(60_000);
-
-const JWT_SECRET = 'int-test-secret-0123456789abcdef0123456789';
-const ADMIN = { username: 'root', password: 'root-password-1' };
 
 /** The refresh cookie's value in a response's Set-Cookie, and the cookie line itself. */
 function refreshCookie(res: request.Response): { value: string; line: string } {
@@ -31,7 +22,7 @@ function refreshCookie(res: request.Response): { value: string; line: string } {
 // The real module graph (database on the machine's PostgreSQL, MQTT on its Mosquitto) served in-process.
 describe('users and sign-in (real AppModule, PostgreSQL)', () => {
   let scratch: ScratchDatabase;
-  let dataDir: string;
+  let centre: CentreHarness;
   let app: INestApplication;
   let http: App;
   let adminToken: string;
@@ -41,30 +32,14 @@ describe('users and sign-in (real AppModule, PostgreSQL)', () => {
   const userCount = async () => Number((await scratch.query<{ n: string }>('SELECT count(*) AS n FROM users'))[0].n);
 
   beforeAll(async () => {
-    scratch = await ScratchDatabase.create();
-    dataDir = mkdtempSync(join(tmpdir(), 'vigil-auth-'));
-    const config = loadConfig({
-      DATABASE_URL: scratch.url,
-      DATA_DIR: dataDir,
-      MQTT_URL: MOSQUITTO_URL,
-      MQTT_CLIENT_ID: `auth-${randomUUID().slice(0, 8)}`,
-      MQTT_SHARE_GROUP: `auth-${randomUUID().slice(0, 8)}`,
-      MAINTENANCE_INTERVAL_S: '3600',
-      JWT_SECRET,
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
-    app = await NestFactory.create(AppModule.forRoot(config, pino({ level: 'silent' })), { logger: false });
-    await app.init();
-    http = app.getHttpServer() as App;
+    centre = await CentreHarness.start('auth');
+    ({ app, http, scratch } = centre);
     const res = await login(ADMIN.username, ADMIN.password).expect(200);
     adminToken = (res.body as { accessToken: string }).accessToken;
   });
 
   afterAll(async () => {
-    await app?.close();
-    await scratch?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await centre?.close();
   });
 
   it('gives every route of the application an access policy; health and metrics are public', async () => {
