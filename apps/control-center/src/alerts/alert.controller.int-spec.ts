@@ -329,6 +329,15 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
       expect(ids).not.toContain(unconfirmed.id);
       expect(all.every((r) => r.confirmedBy !== null && r.confirmedAt !== null)).toBe(true);
       expect(ids).toEqual([...ids].sort((a, b) => Number(a) - Number(b)));
+      // The time range applies to when the violation began.
+      const opened = Date.parse(rows[0].openedAt);
+      const around = (fromMs: number, toMs: number) =>
+        get(
+          `/api/alerts/export?format=json&siteId=rome-centro&from=${new Date(fromMs).toISOString()}&to=${new Date(toMs).toISOString()}`,
+          'admin',
+        ).expect(200);
+      expect(JSON.parse((await around(opened - 1000, opened + 1000)).text)).toHaveLength(1);
+      expect(JSON.parse((await around(opened + 1, opened + 60_000)).text)).toEqual([]);
     });
 
     it("streams CSV with the documented columns, and scopes it to the caller's sites", async () => {
