@@ -2,12 +2,18 @@ import { z } from 'zod';
 
 export const PAGE_LIMIT_DEFAULT = 50;
 export const PAGE_LIMIT_MAX = 500;
+/** Largest PostgreSQL `bigint`. */
+const BIGINT_MAX = 9223372036854775807n;
 
 /**
  * A position in a list ordered by a monotonic id: the last id the client holds (a decimal integer, as PostgreSQL
  * `bigint` ids travel in JSON), so a page never skips or repeats a row when rows are added meanwhile.
  */
-export const CursorSchema = z.string().regex(/^(0|[1-9][0-9]{0,18})$/, 'must be an id (decimal integer)');
+export const CursorSchema = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be an id (decimal integer)')
+  // 19 digits can exceed bigint: refused here (400), not by the database (500).
+  .refine((v) => !/^[0-9]{1,19}$/.test(v) || BigInt(v) <= BIGINT_MAX, 'must be an id (decimal integer)');
 
 /**
  * Query string of a list: `?limit=50&after=1234`. Strict: an unknown parameter is an error, not silently ignored.
