@@ -340,6 +340,18 @@ describe('alert routes (real AppModule, PostgreSQL)', () => {
       expect(JSON.parse((await around(opened + 1, opened + 60_000)).text)).toEqual([]);
     });
 
+    it('keeps the evidence of a confirmed violation past image retention', async () => {
+      const [image] = await c.scratch.query<{ keep: boolean; keep_reason: string }>(
+        'SELECT keep, keep_reason FROM evidence_images WHERE evidence_id = $1',
+        ['1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b'],
+      );
+      // Both confirmed alerts of this test carry the fixture's evidence id: the latest confirmation names itself.
+      expect(image.keep).toBe(true);
+      expect([`confirmed violation (alert ${confirmed.id})`, `confirmed violation (alert ${confirmedA.id})`]).toContain(
+        image.keep_reason,
+      );
+    });
+
     it("streams CSV with the documented columns, and scopes it to the caller's sites", async () => {
       const res = await get('/api/alerts/export?format=csv&siteId=rome-centro', 'operator').expect(200);
       // An operator of site-a sees none of rome-centro's: only the header.

@@ -1,3 +1,4 @@
+import type { EvidenceRepository } from '../database/repositories/evidence.repository';
 import {
   ALERT_NOTE_MAX_CHARS,
   PAGE_LIMIT_DEFAULT,
@@ -50,6 +51,7 @@ export class AlertService {
   constructor(
     private readonly repo: AlertRepository,
     private readonly events: EventBus,
+    private readonly evidence: EvidenceRepository,
   ) {}
 
   async list(user: AuthUser, filter: AlertListFilter = {}): Promise<Page<Alert>> {
@@ -146,9 +148,17 @@ export class AlertService {
       if (current.state === 'false_positive') {
         throw new AppError('CONFLICT', `alert ${id} is false positive; a false positive cannot be confirmed`);
       }
+      const evidenceId = (current.details as { evidence?: { evidenceId?: string } | null }).evidence?.evidenceId;
       return {
         patch: { confirmedBy: user.username, confirmedAt: new Date() },
         entry: { action: 'confirm', fromState: current.state, toState: current.state, note: null },
+        // Enforcement evidence outlives the 72 h image retention once a person confirmed it (kept in the same
+        // transaction, so an export never names a sha256 whose image retention already deleted).
+        also: evidenceId
+          ? async (q) => {
+              await this.evidence.setKeep(evidenceId, true, `confirmed violation (alert ${id})`, q);
+            }
+          : undefined,
       };
     });
   }
@@ -179,7 +189,12 @@ export class AlertService {
     id: string,
     action: AlertAction,
     expectedVersion: number | null,
-    plan: (current: Alert) => { patch: AlertPatch | null; entry: Omit<HistoryInput, 'alertId' | 'actor'> },
+    plan: (current: Alert) => {
+      patch: AlertPatch | null;
+      entry: Omit<HistoryInput, 'alertId' | 'actor'>;
+      /** More work in the same transaction (after the alert row is updated). */
+      also?: (q: PoolClient) => Promise<void>;
+    },
   ): Promise<Alert> {
     if (!mayDo(user.role, action)) throw new AppError('FORBIDDEN', `a ${user.role} may not ${action} alerts`);
     if (!ID.test(id)) throw notFound(id);
@@ -193,11 +208,12 @@ export class AlertService {
             `not ${expectedVersion}; reload it and try again`,
         );
       }
-      const { patch, entry } = plan(current);
+      const { patch, entry, also } = plan(current);
       const next = patch ? await this.repo.update(id, current.version, patch, q) : await this.repo.touch(id, q);
       // Unreachable while the row is locked; kept so a lost update can never pass silently.
       if (!next) throw new AppError('CONFLICT', `alert ${id} changed meanwhile; reload it and try again`);
       await this.repo.addHistory([{ alertId: id, actor: user.username, ...entry }], q);
+      await also?.(q);
       return { alert: next, entry };
     });
     this.events.emit('alert.updated', { alert, action: entry.action, actor: user.username });

@@ -8,6 +8,7 @@ import type { Logger } from '../common/logger';
 import { APP_CONFIG, LOGGER } from '../common/tokens';
 import type { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
+import { EvidenceRepository } from '../database/repositories/evidence.repository';
 import { DATABASE } from '../database/database.tokens';
 import type { Database } from '../database/database.types';
 import { EventBus } from '../events/event-bus';
@@ -51,8 +52,9 @@ class AlertSourceLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     { provide: AlertRepository, inject: [DATABASE], useFactory: (db: Database) => new AlertRepository(db) },
     {
       provide: AlertService,
-      inject: [AlertRepository, EventBus],
-      useFactory: (repo: AlertRepository, events: EventBus) => new AlertService(repo, events),
+      inject: [AlertRepository, EventBus, EvidenceRepository],
+      useFactory: (repo: AlertRepository, events: EventBus, evidence: EvidenceRepository) =>
+        new AlertService(repo, events, evidence),
     },
     {
       provide: ViolationExportService,

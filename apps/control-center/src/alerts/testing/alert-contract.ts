@@ -3,6 +3,7 @@ import type { CameraStatus, DetectionEvent, Heartbeat, NodeStatus } from '@vigil
 import type { AuthUser } from '../../auth/auth.decorators';
 import { AppError } from '../../common/app-error';
 import type { Database } from '../../database/database.types';
+import { EvidenceRepository } from '../../database/repositories/evidence.repository';
 import { IngestRepository, type IngestItem } from '../../database/repositories/ingest.repository';
 import { silentLogger } from '../../database/testing/database-contract';
 import { eventItems } from '../../database/testing/ingest-items';
@@ -49,7 +50,7 @@ export function alertContract(getDb: () => Database): void {
     bus.on('alert.created', (e) => void emitted.push({ name: 'created', id: e.alert.id }));
     bus.on('alert.updated', (e) => void emitted.push({ name: 'updated', id: e.alert.id, action: e.action }));
     repo = new AlertRepository(db);
-    service = new AlertService(repo, bus);
+    service = new AlertService(repo, bus, new EvidenceRepository(db));
     source = new AlertSource(
       service,
       repo,
