@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
+import { PushModule } from './push/push.module';
 import { UsersModule } from './users/users.module';
 
 /**
@@ -37,6 +38,7 @@ export class AppModule {
         HealthModule,
         UsersModule,
         AuthModule,
+        PushModule,
       ],
       providers: [
         {
