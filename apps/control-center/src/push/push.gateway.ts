@@ -17,7 +17,7 @@ import {
   type AlertsSinceResponse,
   type WsServerEventName,
 } from '@vigil/contracts';
-import type { Namespace, Socket } from 'socket.io';
+import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import { mayRead } from '../alerts/alert-workflow';
 import { AlertService } from '../alerts/alert.service';
 import { Public } from '../auth/auth.decorators';
@@ -34,7 +34,14 @@ export const PUSH_NAMESPACE = '/live';
 export const ALL_SITES_ROOM = 'sites:all';
 export const siteRoom = (siteId: string) => `site:${siteId}`;
 
-type LiveSocket = Socket & { data: { user?: AuthUser } };
+type LiveSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { user?: AuthUser }>;
+
+/** The user the handshake verified (every connected socket of this namespace has one). */
+function userOf(socket: LiveSocket): AuthUser {
+  const user = socket.data.user;
+  if (!user) throw new Error('socket without a verified user');
+  return user;
+}
 
 /** The bearer token of a handshake: `auth.token` (browsers) or an `Authorization: Bearer` header. */
 export function handshakeToken(socket: Socket): string | null {
@@ -84,7 +91,7 @@ export class PushGateway implements OnGatewayInit, OnGatewayConnection, OnApplic
   }
 
   async handleConnection(socket: LiveSocket): Promise<void> {
-    const user = socket.data.user!;
+    const user = userOf(socket);
     if (!mayRead(user.role)) return;
     await socket.join(user.allSites ? ALL_SITES_ROOM : user.siteIds.map(siteRoom));
   }
@@ -99,7 +106,7 @@ export class PushGateway implements OnGatewayInit, OnGatewayConnection, OnApplic
     }
     const limit = parsed.data.limit ?? WS_SINCE_MAX;
     try {
-      const page = await this.alerts.list(socket.data.user!, {
+      const page = await this.alerts.list(userOf(socket), {
         after: parsed.data.after ?? undefined,
         order: 'asc',
         limit,

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import {
+  topics,
   WsServerFrameSchema,
   type Alert,
   type AlertsSinceResponse,
@@ -15,8 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
+import { PrivateMosquitto } from '../../../../test/support/private-mosquitto';
 import { ScratchDatabase } from '../../../../test/support/scratch-database';
 import { MOSQUITTO_URL, REDIS_URL, uniqueId, waitFor } from '../../../../test/support/services';
+import { simulatedEvent } from '../../../../edge/tools/simulator/edge-simulator';
+import mqtt from 'mqtt';
 import { AlertService } from '../alerts/alert.service';
 import { AppModule } from '../app.module';
 import type { AuthUser } from '../auth/auth.decorators';
@@ -41,10 +45,12 @@ interface Console {
   frames: WsServerFrame[];
 }
 
-// Two centre instances on one PostgreSQL database, one Mosquitto and one Redis, each serving socket.io on its own
-// port, as two replicas behind a load balancer would.
+// Two centre instances on one PostgreSQL database and one Redis, each serving socket.io on its own port, as two
+// replicas behind a load balancer would. The first reads the machine's Mosquitto; the second a private one, so that an
+// edge event published on the shared broker is ingested by the first only.
 describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
   let scratch: ScratchDatabase;
+  let privateBroker: PrivateMosquitto | undefined;
   const dirs: string[] = [];
   const apps: INestApplication[] = [];
   const urls: string[] = [];
@@ -52,14 +58,15 @@ describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
   const siteA = uniqueId('site-a');
   const siteB = uniqueId('site-b');
 
-  async function startCentre(): Promise<INestApplication> {
+  /** A centre on the shared Mosquitto, or on a private one (`broker`): then it ingests nothing published here. */
+  async function startCentre(broker = MOSQUITTO_URL): Promise<INestApplication> {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-push-'));
     dirs.push(dir);
     const logger = pino({ level: 'silent' });
     const config = loadConfig({
       DATABASE_URL: scratch.url,
       DATA_DIR: dir,
-      MQTT_URL: MOSQUITTO_URL,
+      MQTT_URL: broker,
       MQTT_CLIENT_ID: uniqueId('push'),
       MQTT_SHARE_GROUP: uniqueId('push'),
       MAINTENANCE_INTERVAL_S: '3600',
@@ -70,7 +77,7 @@ describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
     apps.push(app);
     app.useWebSocketAdapter(await PushIoAdapter.create(app, config.push.redisUrl, logger));
     await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as AddressInfo;
+    const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
     urls.push(`http://127.0.0.1:${port}`);
     return app;
   }
@@ -148,8 +155,9 @@ describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
 
   beforeAll(async () => {
     scratch = await ScratchDatabase.create();
+    privateBroker = await PrivateMosquitto.start();
     await startCentre();
-    await startCentre();
+    await startCentre(privateBroker.url);
   });
 
   afterEach(() => {
@@ -159,6 +167,7 @@ describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
   afterAll(async () => {
     for (const s of sockets.splice(0)) s.disconnect();
     for (const app of apps.splice(0)) await app.close();
+    await privateBroker?.stop();
     await scratch?.drop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
@@ -259,14 +268,25 @@ describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
     expect(updated).toMatchObject({ id: alert.id, state: 'acknowledged', version: alert.version + 1 });
   });
 
-  it('pushes an alert ingested by one centre to a console connected to the other (Redis adapter)', async () => {
+  it('pushes an alert ingested over MQTT by one centre to a console connected to the other (Redis adapter)', async () => {
+    // Centre 0 reads the shared Mosquitto; centre 1 a private one, so only centre 0 can ingest this event.
     const site = uniqueId('site-x');
     const onSecond = await connected(tokenFor('operator', [site], apps[1]), 1);
     const onFirst = await connected(tokenFor('operator', [site]), 0);
-    await ingestViolation(site, 0);
-    const [pushed] = await waitFor('pushed across replicas', () =>
-      alertsOf(onSecond).length === 1 ? alertsOf(onSecond) : undefined,
+    const event = simulatedEvent(randomUUID(), 1, new Date());
+    const edge = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: uniqueId('push-edge'), clean: true });
+    try {
+      const topic = topics.edgeCamera('event', { siteId: site, nodeId: 'node-1', cameraId: 'cam-1' });
+      await edge.publishAsync(topic, JSON.stringify(event), { qos: 1 });
+    } finally {
+      await edge.endAsync();
+    }
+    const [pushed] = await waitFor(
+      'pushed across replicas',
+      () => (alertsOf(onSecond).length === 1 ? alertsOf(onSecond) : undefined),
+      20_000,
     );
+    expect(pushed).toMatchObject({ siteId: site, source: event.eventId, kind: event.kind });
     expect(await storedIds(site)).toEqual([pushed.id]);
     await waitFor('pushed locally too', () => alertsOf(onFirst).length === 1);
     await new Promise((r) => setTimeout(r, 300));
