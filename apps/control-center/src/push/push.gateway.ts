@@ -15,10 +15,12 @@ import {
   wsFrame,
   type Alert,
   type AlertsSinceResponse,
+  type Role,
+  type WsClientEventName,
   type WsServerEventName,
 } from '@vigil/contracts';
 import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
-import { mayRead } from '../alerts/alert-workflow';
+import { ALERT_READ_ROLES } from '../alerts/alert-workflow';
 import { AlertService } from '../alerts/alert.service';
 import { Public } from '../auth/auth.decorators';
 import type { AuthUser } from '../auth/auth.decorators';
@@ -33,6 +35,20 @@ export const PUSH_NAMESPACE = '/live';
 /** Room of the consoles that see every site (admins, auditors). */
 export const ALL_SITES_ROOM = 'sites:all';
 export const siteRoom = (siteId: string) => `site:${siteId}`;
+
+/**
+ * Who may receive each server event and send each client event: deny by default, one explicit entry per event of the
+ * contracts (a `Record` over both maps: an event added to `libs/contracts` without a policy here does not compile).
+ * The global guard does not apply to sockets (see the class comment); this table does.
+ */
+export const WS_EVENT_POLICY: Readonly<Record<WsServerEventName | WsClientEventName, readonly Role[]>> = {
+  'alert.created': ALERT_READ_ROLES,
+  'alert.updated': ALERT_READ_ROLES,
+  'alerts.since': ALERT_READ_ROLES,
+  // Not pushed yet: nobody receives them until they are.
+  'camera.status': [],
+  'edge.status': [],
+};
 
 type LiveSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { user?: AuthUser }>;
 
@@ -92,13 +108,18 @@ export class PushGateway implements OnGatewayInit, OnGatewayConnection, OnApplic
 
   async handleConnection(socket: LiveSocket): Promise<void> {
     const user = userOf(socket);
-    if (!mayRead(user.role)) return;
+    // Both alert events share one policy, so one set of rooms serves them (checked by the policy test).
+    if (!WS_EVENT_POLICY['alert.created'].includes(user.role)) return;
     await socket.join(user.allSites ? ALL_SITES_ROOM : user.siteIds.map(siteRoom));
   }
 
   /** Catch-up: the caller's alerts with an id greater than `after`, ascending (at most `limit`, default 500). */
   @SubscribeMessage('alerts.since')
   async since(@ConnectedSocket() socket: LiveSocket, @MessageBody() body: unknown): Promise<AlertsSinceResponse> {
+    const user = userOf(socket);
+    if (!WS_EVENT_POLICY['alerts.since'].includes(user.role)) {
+      return { error: { code: 'FORBIDDEN', message: `a ${user.role} may not read alerts` } };
+    }
     const parsed = AlertsSinceRequestSchema.safeParse(body ?? {});
     if (!parsed.success) {
       const message = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
@@ -106,7 +127,7 @@ export class PushGateway implements OnGatewayInit, OnGatewayConnection, OnApplic
     }
     const limit = parsed.data.limit ?? WS_SINCE_MAX;
     try {
-      const page = await this.alerts.list(userOf(socket), {
+      const page = await this.alerts.list(user, {
         after: parsed.data.after ?? undefined,
         order: 'asc',
         limit,
