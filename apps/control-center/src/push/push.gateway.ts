@@ -50,13 +50,19 @@ export const WS_EVENT_POLICY: Readonly<Record<WsServerEventName | WsClientEventN
   'edge.status': [],
 };
 
-type LiveSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { user?: AuthUser }>;
+type LiveSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, { user?: AuthUser; expiresAt?: number }>;
 
 /** The user the handshake verified (every connected socket of this namespace has one). */
 function userOf(socket: LiveSocket): AuthUser {
   const user = socket.data.user;
   if (!user) throw new Error('socket without a verified user');
   return user;
+}
+
+/** Expiry (ms since the epoch) of a token `verifyAccess` accepted: its `exp` claim. */
+function expiryOf(token: string): number {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { exp?: unknown };
+  return typeof claims.exp === 'number' ? claims.exp * 1000 : 0;
 }
 
 /** The bearer token of a handshake: `auth.token` (browsers) or an `Authorization: Bearer` header. */
@@ -98,6 +104,7 @@ export class PushGateway implements OnGatewayInit, OnGatewayConnection, OnApplic
       const user = token === null ? null : this.tokens.verifyAccess(token);
       if (!user) return next(new Error(WS_UNAUTHENTICATED));
       (socket as LiveSocket).data.user = user;
+      (socket as LiveSocket).data.expiresAt = expiryOf(token!);
       next();
     });
     this.unsubscribe.push(
@@ -108,6 +115,11 @@ export class PushGateway implements OnGatewayInit, OnGatewayConnection, OnApplic
 
   async handleConnection(socket: LiveSocket): Promise<void> {
     const user = userOf(socket);
+    // A socket lives no longer than its token (a disabled user's access runs out as over REST): at expiry it is
+    // disconnected, and the console reconnects with a refreshed token.
+    const ttl = (socket.data.expiresAt ?? 0) - Date.now();
+    const timer = setTimeout(() => socket.disconnect(true), Math.max(0, ttl));
+    socket.once('disconnect', () => clearTimeout(timer));
     // Both alert events share one policy, so one set of rooms serves them (checked by the policy test).
     if (!WS_EVENT_POLICY['alert.created'].includes(user.role)) return;
     await socket.join(user.allSites ? ALL_SITES_ROOM : user.siteIds.map(siteRoom));

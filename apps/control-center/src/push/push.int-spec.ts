@@ -191,6 +191,16 @@ describe('live push over socket.io (real AppModule, PostgreSQL, Redis)', () => {
     expect(await refusal({ header: `Bearer ${tokenFor('operator', [siteA])}` })).toBe('connected');
   });
 
+  it('disconnects a console when its access token runs out', async () => {
+    const soon = new JwtService({ secret: JWT_SECRET }).sign(
+      { sub: randomUUID(), username: 'op', role: 'operator', sites: [siteA], exp: Math.floor(Date.now() / 1000) + 2 },
+      { issuer: ISSUER, audience: AUDIENCE },
+    );
+    const c = await connected(soon);
+    const reason = await new Promise<string>((resolve) => c.socket.once('disconnect', resolve));
+    expect(reason).toBe('io server disconnect');
+  });
+
   it("pushes a site's alerts to its operators and admins, never to another site's operator or to analysts", async () => {
     const opA = await connected(tokenFor('operator', [siteA]));
     const opB = await connected(tokenFor('operator', [siteB]));
