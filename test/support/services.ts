@@ -3,6 +3,8 @@ import { createServer, type AddressInfo } from 'node:net';
 
 /** The machine's Mosquitto (BRIEF §7); tests that need special broker config start their own. */
 export const MOSQUITTO_URL = process.env.VIGIL_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+/** The machine's Redis (socket.io's adapter across centre replicas). */
+export const REDIS_URL = process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const POSTGRES_URL = process.env.VIGIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A short random id, valid in topics, so parallel or repeated runs never see each other's messages. */

@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
+import { PushModule } from './push/push.module';
 import { UsersModule } from './users/users.module';
 
 /**
@@ -41,6 +42,7 @@ export class AppModule {
         UsersModule,
         AuthModule,
         DocsModule,
+        PushModule,
       ],
       providers: [
         {

@@ -4,6 +4,7 @@ import pinoHttp from 'pino-http';
 import { AppModule } from './app.module';
 import { createLogger } from './common/logger';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import { PushIoAdapter } from './push/push-io.adapter';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -18,6 +19,8 @@ async function bootstrap(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const app = await NestFactory.create(AppModule.forRoot(config, logger), { logger: ['error', 'warn'] });
+  // socket.io for the console's live push (through Redis when REDIS_URL is set: several replicas).
+  app.useWebSocketAdapter(await PushIoAdapter.create(app, config.push.redisUrl, logger));
   app.use(pinoHttp({ logger: logger.child({ c: 'http' }), autoLogging: { ignore: (req) => req.url === '/metrics' } }));
   app.enableShutdownHooks();
   // A stop must finish even if a dependency hangs (a broker or database that never answers): bounded grace.

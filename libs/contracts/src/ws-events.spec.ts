@@ -1,4 +1,4 @@
-import { WsServerFrameSchema, wsFrame } from './ws-events';
+import { AlertsSinceRequestSchema, AlertsSinceResponseSchema, WsServerFrameSchema, wsFrame } from './ws-events';
 
 const alert = {
   id: '1042',
@@ -43,5 +43,31 @@ describe('WebSocket event map', () => {
   it('rejects an alert in an unknown state', () => {
     const r = WsServerFrameSchema.safeParse({ event: 'alert.updated', seq: 3, data: { ...alert, state: 'deleted' } });
     expect(r.error?.issues[0].path).toEqual(['data', 'state']);
+  });
+});
+
+describe('alerts.since (console -> centre)', () => {
+  it('takes the last id held (or null) and an optional limit up to 500', () => {
+    expect(AlertsSinceRequestSchema.parse({ after: '1042' })).toEqual({ after: '1042' });
+    expect(AlertsSinceRequestSchema.parse({ after: null, limit: 500 })).toEqual({ after: null, limit: 500 });
+  });
+
+  it.each([
+    [{}, 'after'],
+    [{ after: 'abc' }, 'after'],
+    [{ after: '-1' }, 'after'],
+    [{ after: '1', limit: 501 }, 'limit'],
+    [{ after: '1', limit: 0 }, 'limit'],
+    [{ after: '1', since: '2' }, ''],
+  ])('refuses %j', (body, path) => {
+    const r = AlertsSinceRequestSchema.safeParse(body);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0].path.join('.')).toBe(path);
+  });
+
+  it('answers alerts (the pushed shape) or an error', () => {
+    expect(AlertsSinceResponseSchema.safeParse({ items: [alert], more: false }).success).toBe(true);
+    expect(AlertsSinceResponseSchema.safeParse({ error: { code: 'FORBIDDEN', message: 'no' } }).success).toBe(true);
+    expect(AlertsSinceResponseSchema.safeParse({ items: [{ ...alert, id: 'x' }], more: false }).success).toBe(false);
   });
 });

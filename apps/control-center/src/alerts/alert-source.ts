@@ -1,6 +1,7 @@
 import { ALERT_SEVERITY, type Alert, type AlertHistoryAction, type ViolationState } from '@vigil/contracts';
 import type { PoolClient } from 'pg';
 import type { EventBus } from '../events/event-bus';
+import { dataErrorOf } from '../ingest/batch-splitter';
 import { itemsOfKind, type IngestCommittedEvent } from '../ingest/ingest.events';
 import type { AlertRepository, HistoryInput } from './alert.repository';
 import { SYSTEM_ACTOR, type AlertChanges, type AlertService } from './alert.service';
@@ -10,9 +11,26 @@ export interface AlertSourceOptions {
   cameraDownAfterMs: number;
   /** Evictions or losses within this time of the last one merge into the same alert. */
   occurrenceWindowMs: number;
+  /** Backoff of a failing batch (defaults: `ALERT_RETRY`). */
+  retry?: Partial<AlertRetryOptions>;
 }
 
+export interface AlertRetryOptions {
+  /** First wait after a failure; doubled after each further one, up to `maxDelayMs`. */
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /**
+   * Attempts of a batch that fails for its data (SQLSTATE class 22, 23, 54: a retry cannot cure it) before it is
+   * given up, loudly. Any other failure (database down, restarting, a lost connection) is retried while running.
+   */
+  dataErrorAttempts: number;
+}
+
+export const ALERT_RETRY: Readonly<AlertRetryOptions> = { firstDelayMs: 200, maxDelayMs: 30_000, dataErrorAttempts: 3 };
+
 export interface AlertSourceLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
 
@@ -25,20 +43,33 @@ type Work = { q: PoolClient; changes: AlertChanges; history: HistoryInput[] };
  * Turns committed ingest batches into alerts, idempotently: a replayed or redelivered batch creates nothing twice
  * (one alert per violation event id; system alerts keyed by their condition's start; a violation only moves forward).
  * Batches are handled one after another, each in one transaction, and announced after its commit.
+ *
+ * An operator must never miss an alert: a batch whose transaction fails is retried with backoff (one after another,
+ * so a violation's end never overtakes its start) until the database answers again. Only a batch a retry cannot cure
+ * (a data error, after `dataErrorAttempts`) or one still failing when the centre stops is given up, and then loudly:
+ * an error log naming what it held (sites, nodes, event ids) and the `abandoned` count.
  */
 export class AlertSource {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
+  private readonly retry: AlertRetryOptions;
+  private stopping = false;
+  /** Wakes a retry wait early (at stop). */
+  private wake: (() => void) | null = null;
+  private abandonedBatches = 0;
 
   constructor(
     private readonly service: AlertService,
     private readonly repo: AlertRepository,
     private readonly options: AlertSourceOptions,
     private readonly logger: AlertSourceLogger,
-  ) {}
+  ) {
+    this.retry = { ...ALERT_RETRY, ...options.retry };
+  }
 
   /** Subscribes to `ingest.committed`. */
   attach(events: EventBus): void {
+    this.stopping = false;
     this.unsubscribe ??= events.on('ingest.committed', (e) => this.enqueue(e));
   }
 
@@ -47,20 +78,82 @@ export class AlertSource {
     this.unsubscribe = null;
   }
 
-  /** Handles one batch after those before it; resolves when it is committed (or failed and was logged). */
+  /**
+   * The centre is stopping: batches still queued get one more attempt each instead of retrying without end (the
+   * process must be able to exit while the database is down); what still fails is given up, loudly.
+   */
+  stopRetrying(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  /** Batches given up so far (each logged as an error with what it held). */
+  get abandoned(): number {
+    return this.abandonedBatches;
+  }
+
+  /** Handles one batch after those before it; resolves when it is committed (or, after retries, given up). */
   enqueue(e: Readonly<IngestCommittedEvent>): Promise<void> {
-    const run = this.queue.then(async () => {
-      await this.handle(e);
-    });
-    this.queue = run.catch((err: unknown) => {
-      this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'alerts from a batch failed');
-    });
+    const run = this.queue.then(() => this.handleRetrying(e));
+    // handleRetrying never rejects; the catch keeps the chain alive should that ever change.
+    this.queue = run.catch((err: unknown) => this.giveUp(e, err, 0));
     return this.queue;
   }
 
   /** Waits for every batch handed over so far. */
   idle(): Promise<void> {
     return this.queue;
+  }
+
+  private async handleRetrying(e: Readonly<IngestCommittedEvent>): Promise<void> {
+    let dataErrors = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handle(e);
+        if (attempt > 1) this.logger.info({ attempts: attempt }, 'alerts of a batch raised after retries');
+        return;
+      } catch (err) {
+        if (dataErrorOf(err)) dataErrors++;
+        if (this.stopping || dataErrors >= this.retry.dataErrorAttempts) return this.giveUp(e, err, attempt);
+        const delay = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * 2 ** Math.min(attempt - 1, 20));
+        this.logger.warn(
+          { err: messageOf(err), attempt, retryInMs: delay },
+          'alerts from a batch failed (database unavailable?), retrying',
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+    }
+  }
+
+  private giveUp(e: Readonly<IngestCommittedEvent>, err: unknown, attempts: number): void {
+    this.abandonedBatches++;
+    const events = itemsOfKind(e.items, 'event').map((i) => ({
+      siteId: i.siteId,
+      nodeId: i.nodeId,
+      eventId: i.message.eventId,
+      phase: i.message.phase,
+    }));
+    this.logger.error(
+      {
+        err: messageOf(err),
+        attempts,
+        stopping: this.stopping,
+        items: e.items.length,
+        losses: e.losses.length,
+        sites: [...new Set(e.items.map((i) => i.siteId))],
+        nodes: [...new Set(e.items.map((i) => `${i.siteId}/${i.nodeId}`))],
+        events,
+        abandoned: this.abandonedBatches,
+      },
+      'ALERTS NOT RAISED: a committed batch could not be turned into alerts; its messages are stored, check them',
+    );
   }
 
   async handle(e: Readonly<IngestCommittedEvent>): Promise<AlertChanges> {
@@ -288,6 +381,10 @@ export class AlertSource {
       if (alert) this.created(w, alert);
     }
   }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function violationAction(state: ViolationState): AlertHistoryAction {

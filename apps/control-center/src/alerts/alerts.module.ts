@@ -35,6 +35,8 @@ class AlertSourceLifecycle implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // Batches fail at most once more from here: the process must exit even while the database is down.
+    this.source.stopRetrying();
     await this.source.idle();
   }
 

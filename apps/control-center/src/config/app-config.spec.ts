@@ -17,6 +17,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined();
   });
 
+  it('pushes in process without REDIS_URL, through Redis with one', () => {
+    expect(loadConfig({}).push.redisUrl).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: '' }).push.redisUrl).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://10.0.0.5:6379' }).push.redisUrl).toBe('redis://10.0.0.5:6379');
+    expect(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).push.redisUrl).toBe('rediss://cache:6380');
+  });
+
   it('coerces numbers', () => {
     expect(loadConfig({ PORT: '8080', INGEST_BATCH_MAX: '500' })).toMatchObject({
       http: { port: 8080 },
@@ -31,6 +38,7 @@ describe('loadConfig', () => {
     ['MQTT_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
     ['MQTT_CLIENT_ID', 'has/slash'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));

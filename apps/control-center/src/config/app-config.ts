@@ -58,6 +58,11 @@ const EnvSchema = z.object({
    * DATA_DIR/jwt-secret, so restarts keep sessions (several replicas must share one: set it).
    */
   JWT_SECRET: optionalPath().refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  /**
+   * Redis shared by every centre replica (socket.io's Redis adapter), so a push reaches consoles connected to any
+   * replica; absent = pushes stay in this process (one replica).
+   */
+  REDIS_URL: optionalUrl(/^rediss?:$/, 'redis://127.0.0.1:6379'),
   /** Lifetime of an access token (seconds) and of a refresh token (hours). */
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(30).max(3600).default(900),
   REFRESH_TOKEN_TTL_H: z.coerce
@@ -115,6 +120,8 @@ export interface AppConfig {
   };
   maintenanceIntervalS: number;
   alerts: { cameraDownAfterS: number; occurrenceWindowS: number };
+  /** WebSocket push: Redis for fan-out across replicas (undefined = in process). */
+  push: { redisUrl: string | undefined };
   auth: {
     /** Undefined: generated and persisted under the data dir (see auth/jwt-secret.ts). */
     jwtSecret: string | undefined;
@@ -181,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     maintenanceIntervalS: e.MAINTENANCE_INTERVAL_S,
     alerts: { cameraDownAfterS: e.ALERT_CAMERA_DOWN_AFTER_S, occurrenceWindowS: e.ALERT_OCCURRENCE_WINDOW_S },
+    push: { redisUrl: e.REDIS_URL },
     auth: {
       jwtSecret: e.JWT_SECRET,
       accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
