@@ -4,6 +4,7 @@ import { PrivatePostgres } from '../../../../test/support/private-postgres';
 import { waitFor } from '../../../../test/support/services';
 import { openDatabase } from '../database/database';
 import type { Database } from '../database/database.types';
+import { EvidenceRepository } from '../database/repositories/evidence.repository';
 import type { IngestItem } from '../database/repositories/ingest.repository';
 import { silentLogger } from '../database/testing/database-contract';
 import { eventItems } from '../database/testing/ingest-items';
@@ -48,7 +49,7 @@ describe('alert source: database outage', () => {
     const log = (level: string) => (obj: object, msg?: string) =>
       void logs.push({ level, obj: obj as Record<string, unknown>, msg });
     source = new AlertSource(
-      new AlertService(repo, bus),
+      new AlertService(repo, bus, new EvidenceRepository(db)),
       repo,
       { cameraDownAfterMs: 60_000, occurrenceWindowMs: 600_000, retry: { firstDelayMs: 50, maxDelayMs: 400 } },
       { info: log('info'), warn: log('warn'), error: log('error') },
@@ -61,8 +62,12 @@ describe('alert source: database outage', () => {
   });
 
   const count = async (siteId: string) =>
-    (await new AlertService(new AlertRepository(db), new EventBus(silentLogger)).list(READER, { siteId: [siteId] }))
-      .items.length;
+    (
+      await new AlertService(new AlertRepository(db), new EventBus(silentLogger), new EvidenceRepository(db)).list(
+        READER,
+        { siteId: [siteId] },
+      )
+    ).items.length;
 
   it('retries a batch while the database is down and raises its alert once it is back', async () => {
     const site = `site-${randomUUID().slice(0, 8)}`;
