@@ -29,6 +29,7 @@ describe('migrations', () => {
       '5:rejected_seqs:*',
       '6:users:*',
       '7:alerts:*',
+      '8:evidence_views:*',
     ]);
     expect(pg).toEqual([
       '1:core:*',
@@ -37,6 +38,7 @@ describe('migrations', () => {
       '5:rejected_seqs:*',
       '6:users:*',
       '7:alerts:*',
+      '8:evidence_views:*',
     ]);
     for (const m of listMigrations('postgres')) expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
