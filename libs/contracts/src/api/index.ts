@@ -7,3 +7,4 @@ export * from './alert.schema';
 export * from './auth.schema';
 export * from './user.schema';
 export * from './evidence.schema';
+export * from './fleet.schema';
